@@ -1,0 +1,844 @@
+/**
+ * @file mccache.h
+ * @brief libmccache: an in-process cache whose members stay coherent over UDP.
+ *
+ * This header is the whole contract. Anything not declared here is not API.
+ *
+ * # Object model
+ *
+ * - `mccache_config_t`: a bag of settings, built from defaults, an INI file,
+ *   `MCCACHE_*` environment variables and explicit setters (later sources win).
+ * - `mccache_t`: one node. It owns a libuv loop running on its own thread
+ *   (timers, and later the network), and the named caches opened on it.
+ * - `mccache_cache_t`: a named cache, borrowed from its node. Opening the same
+ *   name twice returns the same handle. It lives as long as its node.
+ * - `mccache_value_t`: an immutable, reference-counted value. A reader that
+ *   holds one never sees its bytes freed or changed, whatever writers do.
+ * - `mccache_iter_t`: an iterator over one cache.
+ *
+ * # Threading model
+ *
+ * Unless a function says otherwise, every function is thread-safe: any thread
+ * may call it at any time, on any handle, concurrently with any other call.
+ * Gets never touch the loop thread. Writes update the store on the calling
+ * thread and hand events to the loop thread.
+ *
+ * Callbacks (change events, logging) run on the node's loop thread. They must
+ * not block. They may call any function of this API, including writes to the
+ * node that runs them, except mccache_close() of that node (it returns
+ * #MCCACHE_EBUSY there).
+ *
+ * # Error model
+ *
+ * Every fallible function returns an `int`: #MCCACHE_OK (0) on success and a
+ * negative `MCCACHE_E*` code on failure. Codes are stable and never
+ * renumbered. mccache_strerror() and mccache_err_name() describe a code;
+ * mccache_last_error() gives the message of the calling thread's last failure
+ * in words (which argument, which key, which source, which range). No
+ * function aborts the process on bad input, and no C++ exception crosses
+ * this boundary.
+ *
+ * # Closed handles
+ *
+ * After mccache_close(), the node handle and every cache handle of that node
+ * stay valid tokens: each call made with them returns #MCCACHE_ECLOSED. A call
+ * that was already running when close began completes first; close waits
+ * for it. (This costs a small, bounded allocation per node that is retained
+ * until the process exits.) Value handles and iterators keep their own
+ * references and stay usable after close until they are freed.
+ */
+#ifndef MCCACHE_H
+#define MCCACHE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/** @name Declaration macros
+ * All are `#ifndef`-guarded so that packagers can override them. @{ */
+#ifdef __cplusplus
+#define MCCACHE_BEGIN_DECL extern "C" {
+#define MCCACHE_END_DECL }
+#else
+#define MCCACHE_BEGIN_DECL
+#define MCCACHE_END_DECL
+#endif
+
+#ifndef MCCACHE_API
+#if defined(_WIN32)
+#if defined(MCCACHE_BUILDING_LIBRARY)
+#define MCCACHE_API __declspec(dllexport)
+#else
+#define MCCACHE_API __declspec(dllimport)
+#endif
+#elif defined(__GNUC__) || defined(__clang__)
+#define MCCACHE_API __attribute__((visibility("default")))
+#else
+#define MCCACHE_API
+#endif
+#endif
+
+#ifndef MCCACHE_DEPRECATED
+#if defined(__GNUC__) || defined(__clang__)
+#define MCCACHE_DEPRECATED(msg) __attribute__((deprecated(msg)))
+#else
+#define MCCACHE_DEPRECATED(msg)
+#endif
+#endif
+/** @} */
+
+/** @name Version
+ * Compile-time version of this header. Compare with mccache_version() at run
+ * time: `assert(mccache_version() == MCCACHE_VERSION_NUMBER);`. The ABI is
+ * stable within a major version; the soname carries the major version. @{ */
+#define MCCACHE_VERSION_MAJOR 0
+#define MCCACHE_VERSION_MINOR 1
+#define MCCACHE_VERSION_PATCH 0
+#define MCCACHE_VERSION_NUMBER \
+    (MCCACHE_VERSION_MAJOR * 10000 + MCCACHE_VERSION_MINOR * 100 + MCCACHE_VERSION_PATCH)
+#define MCCACHE_VERSION_STRING "0.1.0"
+/** True when this header is at least version a.b.c. */
+#define MCCACHE_VERSION_CHECK(a, b, c) (MCCACHE_VERSION_NUMBER >= ((a) * 10000 + (b) * 100 + (c)))
+/** @} */
+
+MCCACHE_BEGIN_DECL
+
+/* ------------------------------------------------------------------------ */
+/** @name Error codes
+ * Stable negative values. New codes are appended; none is ever renumbered. @{ */
+typedef enum mccache_err {
+    MCCACHE_OK = 0,          /**< Success. */
+    MCCACHE_EINVAL = -1,     /**< An argument is invalid (NULL, empty, out of range). */
+    MCCACHE_ENOMEM = -2,     /**< Out of memory. */
+    MCCACHE_ENOTFOUND = -3,  /**< The key (or setting, or entry) does not exist. */
+    MCCACHE_EEXISTS = -4,    /**< Already exists. */
+    MCCACHE_EBUFS = -5,      /**< The caller's buffer is too small; the size needed was returned. */
+    MCCACHE_ETOOBIG = -6,    /**< A key or value exceeds the configured maximum size. */
+    MCCACHE_ECLOSED = -7,    /**< The node was closed. */
+    MCCACHE_ETIMEDOUT = -8,  /**< A deadline passed. */
+    MCCACHE_ECANCELED = -9,  /**< The operation was cancelled by shutdown. */
+    MCCACHE_EBUSY = -10,     /**< Not allowed now (e.g. closing a node from its own callback). */
+    MCCACHE_ECONFIG = -11,   /**< A setting is unknown or its value is invalid. */
+    MCCACHE_EIO = -12,       /**< A file or socket operation failed. */
+    MCCACHE_ESTALE = -13,    /**< A write was not applied because a newer version is held. */
+    MCCACHE_EUSER = -14,     /**< Never returned by the library; free for callbacks to use. */
+    MCCACHE_ENOTSUP = -15,   /**< Not supported by this build or configuration. */
+    MCCACHE_EINTERNAL = -16  /**< A bug in libmccache; please report it. */
+} mccache_err;
+/** @} */
+
+/* ------------------------------------------------------------------------ */
+/** @name Opaque handles @{ */
+typedef struct mccache_config_s mccache_config_t; /**< Settings. */
+typedef struct mccache_s mccache_t;               /**< A node. */
+typedef struct mccache_cache_s mccache_cache_t;   /**< A named cache of a node. */
+typedef struct mccache_value_s mccache_value_t;   /**< A refcounted immutable value. */
+typedef struct mccache_iter_s mccache_iter_t;     /**< An iterator over a cache. */
+/** @} */
+
+/** Per-entry TTL: use the cache's configured `cache_ttl`. */
+#define MCCACHE_TTL_DEFAULT ((int64_t)0)
+/** Per-entry TTL: the entry never expires (it can still be evicted). */
+#define MCCACHE_TTL_NEVER ((int64_t)-1)
+
+/* ------------------------------------------------------------------------ */
+/** @name Version and errors @{ */
+
+/**
+ * @brief The library's version as MAJOR*10000 + MINOR*100 + PATCH.
+ * @returns The run-time version, to compare with #MCCACHE_VERSION_NUMBER.
+ * Thread-safety: safe from any thread.
+ * Ownership: none.
+ * Callback context: may be called from callbacks.
+ */
+MCCACHE_API unsigned mccache_version(void);
+
+/**
+ * @brief The library's version as a string, e.g. "0.1.0".
+ * @returns A static string; never NULL.
+ * Thread-safety: safe from any thread.
+ * Ownership: static storage; do not free.
+ * Callback context: may be called from callbacks.
+ */
+MCCACHE_API const char *mccache_version_string(void);
+
+/**
+ * @brief A sentence describing an error code.
+ * @param err A value returned by this library.
+ * @returns A static string; "unknown error" for a code it does not know; never NULL.
+ * Thread-safety: safe from any thread.
+ * Ownership: static storage; do not free.
+ * Callback context: may be called from callbacks.
+ */
+MCCACHE_API const char *mccache_strerror(int err);
+
+/**
+ * @brief The symbolic name of an error code, e.g. "MCCACHE_ENOTFOUND".
+ * @param err A value returned by this library.
+ * @returns A static string; "MCCACHE_EUNKNOWN" for a code it does not know; never NULL.
+ * Thread-safety: safe from any thread.
+ * Ownership: static storage; do not free.
+ * Callback context: may be called from callbacks.
+ */
+MCCACHE_API const char *mccache_err_name(int err);
+
+/**
+ * @brief The message of the calling thread's most recent failure.
+ *
+ * Every function that returns an error sets it; successful calls leave it
+ * alone, so read it right after the failing call, on the same thread.
+ * @returns A thread-local string; "" if no call on this thread failed; never NULL.
+ * Thread-safety: thread-local; each thread sees only its own failures.
+ * Ownership: owned by the library; valid until the next failing call on this thread.
+ * Callback context: may be called from callbacks.
+ */
+MCCACHE_API const char *mccache_last_error(void);
+
+/**
+ * @brief Free memory that this library returned to the caller (JSON strings).
+ * @param ptr A pointer returned through a `char **` out-parameter, or NULL.
+ * Thread-safety: safe from any thread.
+ * Ownership: takes ownership of @p ptr.
+ * Callback context: may be called from callbacks.
+ */
+MCCACHE_API void mccache_free(void *ptr);
+/** @} */
+
+/* ------------------------------------------------------------------------ */
+/** @name Configuration
+ *
+ * Settings are string key/value pairs; `docs/CONFIG.md` lists every key, its
+ * type, default and range. Node settings have plain names (`packet_mtu`).
+ * Per-cache settings (`cache_ttl`, `cache_max`, `cache_size`, `cache_mode`)
+ * given with a plain name are the default for every cache, and given as
+ * `NAME.key` (or in an INI section `[NAME]`) apply to the cache `NAME` only.
+ *
+ * A setting from a source of lower precedence never overwrites one from a
+ * higher source, whatever the order of the calls: defaults < INI file <
+ * environment < mccache_config_set(). @{ */
+
+/**
+ * @brief Create a configuration holding the built-in defaults.
+ * @param[out] out Receives the new configuration.
+ * @returns #MCCACHE_OK, #MCCACHE_EINVAL if @p out is NULL, #MCCACHE_ENOMEM.
+ * Thread-safety: safe from any thread.
+ * Ownership: the caller owns `*out` and frees it with mccache_config_free().
+ * Callback context: may be called from callbacks.
+ */
+MCCACHE_API int mccache_config_new(mccache_config_t **out);
+
+/**
+ * @brief Free a configuration.
+ * @param config The configuration, or NULL (a no-op).
+ * Thread-safety: must not race with other calls on the same configuration.
+ * Ownership: takes ownership of @p config.
+ * Callback context: may be called from callbacks.
+ */
+MCCACHE_API void mccache_config_free(mccache_config_t *config);
+
+/**
+ * @brief Set one setting, with the precedence of an API setter (the highest).
+ * @param config The configuration.
+ * @param key A key from `docs/CONFIG.md`, or `CACHE.key` for a per-cache key.
+ * @param value The value as text (e.g. "60", "30s", "64MiB", "replicate").
+ * @returns #MCCACHE_OK; #MCCACHE_EINVAL for a NULL argument; #MCCACHE_ECONFIG
+ *          for an unknown key or an invalid value (mccache_last_error() names
+ *          the key, the value and the accepted range).
+ * Thread-safety: must not race with other calls on the same configuration.
+ * Ownership: @p key and @p value are copied; the caller keeps them.
+ * Callback context: may be called from callbacks.
+ */
+MCCACHE_API int mccache_config_set(mccache_config_t *config, const char *key, const char *value);
+
+/**
+ * @brief Load an INI file: section `[mccache]` for the node, `[NAME]` for cache NAME.
+ * @param config The configuration.
+ * @param path The file's path.
+ * @returns #MCCACHE_OK; #MCCACHE_EINVAL for a NULL argument; #MCCACHE_EIO if the
+ *          file cannot be read; #MCCACHE_ECONFIG for a syntax error, an unknown
+ *          key or an invalid value (the message names `path:line`). On error
+ *          the configuration is left unchanged.
+ * Thread-safety: must not race with other calls on the same configuration.
+ * Ownership: @p path is not retained.
+ * Callback context: may be called from callbacks.
+ */
+MCCACHE_API int mccache_config_load_file(mccache_config_t *config, const char *path);
+
+/**
+ * @brief Load `MCCACHE_<KEY>` environment variables (e.g. `MCCACHE_CACHE_TTL`).
+ *
+ * Unknown `MCCACHE_*` variables are ignored (other tools share the prefix).
+ * @param config The configuration.
+ * @returns #MCCACHE_OK; #MCCACHE_EINVAL for a NULL argument; #MCCACHE_ECONFIG
+ *          for an invalid value (the message names the variable). On error
+ *          the configuration is left unchanged.
+ * Thread-safety: must not race with other calls on the same configuration,
+ *          nor with setenv() in other threads.
+ * Ownership: none.
+ * Callback context: may be called from callbacks.
+ */
+MCCACHE_API int mccache_config_load_env(mccache_config_t *config);
+
+/**
+ * @brief Read one setting's effective value as text.
+ * @param config The configuration.
+ * @param key The key (as for mccache_config_set()).
+ * @param buf Receives the NUL-terminated value; may be NULL if `*len` is 0.
+ * @param[in,out] len In: the size of @p buf. Out: the size needed, including the NUL.
+ * @returns #MCCACHE_OK; #MCCACHE_EBUFS if @p buf is too small (`*len` holds the
+ *          size needed); #MCCACHE_ECONFIG for an unknown key; #MCCACHE_EINVAL.
+ *          Secrets (`crypto_key`) read back as "(set)" or "".
+ * Thread-safety: must not race with writes to the same configuration.
+ * Ownership: the caller owns @p buf.
+ * Callback context: may be called from callbacks.
+ */
+MCCACHE_API int mccache_config_get(const mccache_config_t *config, const char *key, char *buf,
+                                   size_t *len);
+
+/**
+ * @brief The configuration as JSON, with the source of every value.
+ *
+ * Shape: `{"node":{"KEY":{"value":V,"source":"default|file:PATH:LINE|env:VAR|api"}},
+ * "caches":{"NAME":{...}}}`. Secrets are masked.
+ * @param config The configuration.
+ * @param[out] out Receives a NUL-terminated JSON string.
+ * @returns #MCCACHE_OK, #MCCACHE_EINVAL, #MCCACHE_ENOMEM.
+ * Thread-safety: must not race with writes to the same configuration.
+ * Ownership: the caller frees `*out` with mccache_free().
+ * Callback context: may be called from callbacks.
+ */
+MCCACHE_API int mccache_config_to_json(const mccache_config_t *config, char **out);
+/** @} */
+
+/* ------------------------------------------------------------------------ */
+/** @name Logging @{ */
+
+/** Log levels, most severe first. */
+typedef enum mccache_log_level {
+    MCCACHE_LOG_ERROR = 0,
+    MCCACHE_LOG_WARN = 1,
+    MCCACHE_LOG_INFO = 2,
+    MCCACHE_LOG_DEBUG = 3
+} mccache_log_level;
+
+/**
+ * @brief A log sink.
+ * @param level One of #mccache_log_level.
+ * @param message The formatted line, without a trailing newline; borrowed for the call.
+ * @param opaque The pointer given at registration.
+ */
+typedef void (*mccache_log_cb)(int level, const char *message, void *opaque);
+
+/**
+ * @brief Send a node's log lines to a callback instead of `log_filename`.
+ * @param node The node.
+ * @param cb The sink, or NULL to go back to the configured file (or stderr).
+ * @param opaque Passed to @p cb.
+ * @param opaque_free Called exactly once with @p opaque, after the last call
+ *        to @p cb (on replacement or close), or at once if this function fails
+ *        for any reason but #MCCACHE_EINVAL on @p node. May be NULL.
+ * @returns #MCCACHE_OK, #MCCACHE_EINVAL, #MCCACHE_ECLOSED.
+ * Thread-safety: safe from any thread.
+ * Ownership: the library owns @p opaque until it calls @p opaque_free.
+ * Callback context: @p cb runs on any thread that logs (the loop thread or a
+ *        caller's thread); it must be thread-safe and must not block.
+ */
+MCCACHE_API int mccache_set_log_cb(mccache_t *node, mccache_log_cb cb, void *opaque,
+                                   void (*opaque_free)(void *));
+/** @} */
+
+/* ------------------------------------------------------------------------ */
+/** @name Node @{ */
+
+/**
+ * @brief Open a node: validate the configuration, start its loop thread.
+ * @param[out] out Receives the node.
+ * @param config The settings; copied, so the caller may free it right after.
+ *        NULL means defaults plus the environment.
+ * @returns #MCCACHE_OK; #MCCACHE_EINVAL; #MCCACHE_ECONFIG if the settings are
+ *          inconsistent; #MCCACHE_ENOMEM; #MCCACHE_EIO if the log file or the
+ *          loop cannot be set up.
+ * Thread-safety: safe from any thread.
+ * Ownership: the caller owns `*out` and must close it with mccache_close().
+ * Callback context: may be called from callbacks.
+ */
+MCCACHE_API int mccache_open(mccache_t **out, const mccache_config_t *config);
+
+/**
+ * @brief Close a node: stop its loop within a bounded time, free its caches.
+ *
+ * Calls in flight on other threads finish first; later calls with this node
+ * or its caches return #MCCACHE_ECLOSED. Pending change events are dropped,
+ * then every registered `opaque_free` runs, on the calling thread.
+ * @param node The node, or NULL (a no-op returning #MCCACHE_OK).
+ * @returns #MCCACHE_OK; #MCCACHE_ECLOSED if already closed; #MCCACHE_EBUSY when
+ *          called from one of this node's callbacks.
+ * Thread-safety: safe from any thread, concurrently with any call on the node.
+ * Ownership: the node's resources are released; the handle stays a token.
+ * Callback context: not from this node's own callbacks (#MCCACHE_EBUSY).
+ */
+MCCACHE_API int mccache_close(mccache_t *node);
+
+/**
+ * @brief The node's 64-bit id (configured `node_id`, or random when 0).
+ * @param node The node.
+ * @param[out] out Receives the id.
+ * @returns #MCCACHE_OK, #MCCACHE_EINVAL, #MCCACHE_ECLOSED.
+ * Thread-safety: safe from any thread.
+ * Ownership: none.
+ * Callback context: may be called from callbacks.
+ */
+MCCACHE_API int mccache_node_id(mccache_t *node, uint64_t *out);
+
+/**
+ * @brief The node's effective configuration as JSON, with sources (see mccache_config_to_json()).
+ * @param node The node.
+ * @param[out] out Receives the JSON string.
+ * @returns #MCCACHE_OK, #MCCACHE_EINVAL, #MCCACHE_ECLOSED, #MCCACHE_ENOMEM.
+ * Thread-safety: safe from any thread.
+ * Ownership: the caller frees `*out` with mccache_free().
+ * Callback context: may be called from callbacks.
+ */
+MCCACHE_API int mccache_node_config_json(mccache_t *node, char **out);
+
+/**
+ * @brief Metrics of the node and of every cache on it, as JSON.
+ *
+ * Shape: `{"node":{...},"caches":{"NAME":{...}}}`; the keys are listed in
+ * `docs/ARCHITECTURE.md` (entries, bytes, hits, misses, puts, updates,
+ * deletes, evictions by cause, expirations, lookups, ...).
+ * @param node The node.
+ * @param[out] out Receives the JSON string.
+ * @returns #MCCACHE_OK, #MCCACHE_EINVAL, #MCCACHE_ECLOSED, #MCCACHE_ENOMEM.
+ * Thread-safety: safe from any thread. Counters are read without stopping
+ *          writers, so the figures are individually exact but not a snapshot.
+ * Ownership: the caller frees `*out` with mccache_free().
+ * Callback context: may be called from callbacks.
+ */
+MCCACHE_API int mccache_metrics_json(mccache_t *node, char **out);
+
+/**
+ * @brief Run one housekeeping pass now (expire entries, collect tombstones), and wait for it.
+ *
+ * The loop thread does this every `daemon_sleep` anyway; this call is for
+ * tests and for callers that want memory back at once.
+ * @param node The node.
+ * @returns #MCCACHE_OK, #MCCACHE_EINVAL, #MCCACHE_ECLOSED,
+ *          #MCCACHE_EBUSY from this node's callbacks (it would wait on itself).
+ * Thread-safety: safe from any thread.
+ * Ownership: none.
+ * Callback context: not from this node's own callbacks.
+ */
+MCCACHE_API int mccache_housekeep(mccache_t *node);
+/** @} */
+
+/* ------------------------------------------------------------------------ */
+/** @name Named caches @{ */
+
+/** Coherence modes of a cache (`cache_mode`). */
+typedef enum mccache_mode {
+    MCCACHE_MODE_UPDATE = 0,     /**< A remote write applies only where the key is present. */
+    MCCACHE_MODE_REPLICATE = 1,  /**< Every write applies on every member (the default). */
+    MCCACHE_MODE_INVALIDATE = 2  /**< A remote write removes the local copy. */
+} mccache_mode;
+
+/**
+ * @brief Open (or find) the cache @p name on @p node.
+ * @param node The node.
+ * @param name 1 to 255 bytes of UTF-8, no NUL, no '.'.
+ * @param[out] out Receives the cache; the same handle for the same name.
+ * @returns #MCCACHE_OK, #MCCACHE_EINVAL, #MCCACHE_ECLOSED, #MCCACHE_ENOMEM,
+ *          #MCCACHE_ECONFIG if its `[name]` settings do not fit the node.
+ * Thread-safety: safe from any thread; concurrent opens of one name yield one cache.
+ * Ownership: borrowed from the node; never free it. Valid until mccache_close(),
+ *          after which calls with it return #MCCACHE_ECLOSED.
+ * Callback context: may be called from callbacks.
+ */
+MCCACHE_API int mccache_cache_open(mccache_t *node, const char *name, mccache_cache_t **out);
+
+/**
+ * @brief The name of a cache.
+ * @param cache The cache.
+ * @returns The NUL-terminated name, or NULL if @p cache is NULL.
+ * Thread-safety: safe from any thread.
+ * Ownership: owned by the handle; valid as long as the handle (even after close).
+ * Callback context: may be called from callbacks.
+ */
+MCCACHE_API const char *mccache_cache_name(const mccache_cache_t *cache);
+
+/**
+ * @brief Insert or replace an entry.
+ *
+ * The write is stamped with a new version (hybrid logical clock, node id).
+ * The store copies @p key and @p value before returning.
+ * @param cache The cache.
+ * @param key The key's bytes (any bytes); @p klen from 1 to `max_key_size`.
+ * @param klen The key's length.
+ * @param value The value's bytes; may be NULL only when @p vlen is 0.
+ * @param vlen The value's length, at most `max_value_size` and the cache's `cache_size`.
+ * @param ttl_ms Time to live in milliseconds: #MCCACHE_TTL_DEFAULT (0) for the
+ *        cache's `cache_ttl`, #MCCACHE_TTL_NEVER (-1) for no expiry.
+ * @returns #MCCACHE_OK; #MCCACHE_EINVAL (NULL pointer, empty key, ttl < -1);
+ *          #MCCACHE_ETOOBIG (key or value over the limit: nothing is stored
+ *          or replicated); #MCCACHE_ECLOSED; #MCCACHE_ENOMEM.
+ * Thread-safety: safe from any thread.
+ * Ownership: @p key and @p value are copied; the caller keeps them.
+ * Callback context: may be called from callbacks.
+ */
+MCCACHE_API int mccache_put(mccache_cache_t *cache, const void *key, size_t klen, const void *value,
+                            size_t vlen, int64_t ttl_ms);
+
+/**
+ * @brief Look up an entry and take a reference to its value (zero copy).
+ * @param cache The cache.
+ * @param key The key's bytes.
+ * @param klen The key's length (1 to `max_key_size`).
+ * @param[out] out Receives the value on success; set to NULL otherwise.
+ * @returns #MCCACHE_OK; #MCCACHE_ENOTFOUND if absent or expired;
+ *          #MCCACHE_EINVAL; #MCCACHE_ETOOBIG for an over-long key; #MCCACHE_ECLOSED.
+ * Thread-safety: safe from any thread; never waits for the loop thread.
+ * Ownership: the caller owns one reference to `*out` and drops it with
+ *          mccache_value_free(). The bytes never change while it is held.
+ * Callback context: may be called from callbacks.
+ */
+MCCACHE_API int mccache_get(mccache_cache_t *cache, const void *key, size_t klen,
+                            mccache_value_t **out);
+
+/**
+ * @brief Look up an entry and copy its value into the caller's buffer.
+ * @param cache The cache.
+ * @param key The key's bytes.
+ * @param klen The key's length.
+ * @param buf Receives the value; may be NULL when `*len` is 0.
+ * @param[in,out] len In: the capacity of @p buf. Out: the value's size.
+ * @returns #MCCACHE_OK; #MCCACHE_EBUFS when the value is larger than the buffer
+ *          (`*len` holds the size needed; nothing is copied, and the miss is
+ *          not counted); #MCCACHE_ENOTFOUND; #MCCACHE_EINVAL; #MCCACHE_ETOOBIG;
+ *          #MCCACHE_ECLOSED.
+ * Thread-safety: safe from any thread.
+ * Ownership: the caller owns @p buf.
+ * Callback context: may be called from callbacks.
+ */
+MCCACHE_API int mccache_get_copy(mccache_cache_t *cache, const void *key, size_t klen, void *buf,
+                                 size_t *len);
+
+/**
+ * @brief The bytes of a value.
+ * @param value A value from a get, or NULL.
+ * @param[out] len Receives the size; may be NULL.
+ * @returns A pointer to the bytes (not NUL-terminated), valid while the
+ *          reference is held; NULL if @p value is NULL.
+ * Thread-safety: safe from any thread.
+ * Ownership: borrowed from @p value.
+ * Callback context: may be called from callbacks.
+ */
+MCCACHE_API const void *mccache_value_data(const mccache_value_t *value, size_t *len);
+
+/**
+ * @brief Take another reference to a value (e.g. to keep one passed to a callback).
+ * @param value The value, or NULL.
+ * @returns @p value.
+ * Thread-safety: safe from any thread.
+ * Ownership: the caller owns the new reference; drop it with mccache_value_free().
+ * Callback context: may be called from callbacks.
+ */
+MCCACHE_API mccache_value_t *mccache_value_ref(mccache_value_t *value);
+
+/**
+ * @brief Drop a reference to a value; the last one frees it.
+ * @param value The value, or NULL (a no-op).
+ * Thread-safety: safe from any thread.
+ * Ownership: takes ownership of one reference.
+ * Callback context: may be called from callbacks.
+ */
+MCCACHE_API void mccache_value_free(mccache_value_t *value);
+
+/**
+ * @brief Delete an entry. Leaves a versioned tombstone for `tombstone_ttl`.
+ * @param cache The cache.
+ * @param key The key's bytes.
+ * @param klen The key's length.
+ * @returns #MCCACHE_OK if an entry was deleted; #MCCACHE_ENOTFOUND if there was
+ *          none (a tombstone is written all the same, so the delete also wins
+ *          over older writes still in flight); #MCCACHE_EINVAL; #MCCACHE_ETOOBIG;
+ *          #MCCACHE_ECLOSED.
+ * Thread-safety: safe from any thread.
+ * Ownership: @p key is not retained.
+ * Callback context: may be called from callbacks.
+ */
+MCCACHE_API int mccache_delete(mccache_cache_t *cache, const void *key, size_t klen);
+
+/**
+ * @brief Whether a live entry exists, without counting a lookup.
+ * @param cache The cache.
+ * @param key The key's bytes.
+ * @param klen The key's length.
+ * @returns #MCCACHE_OK if present; #MCCACHE_ENOTFOUND if absent or expired;
+ *          #MCCACHE_EINVAL; #MCCACHE_ETOOBIG; #MCCACHE_ECLOSED.
+ * Thread-safety: safe from any thread.
+ * Ownership: @p key is not retained.
+ * Callback context: may be called from callbacks.
+ */
+MCCACHE_API int mccache_contains(mccache_cache_t *cache, const void *key, size_t klen);
+
+/**
+ * @brief The number of live entries (tombstones excluded).
+ * @param cache The cache.
+ * @param[out] out Receives the count.
+ * @returns #MCCACHE_OK, #MCCACHE_EINVAL, #MCCACHE_ECLOSED.
+ * Thread-safety: safe from any thread; exact at some instant during the call.
+ * Ownership: none.
+ * Callback context: may be called from callbacks.
+ */
+MCCACHE_API int mccache_len(mccache_cache_t *cache, size_t *out);
+
+/**
+ * @brief Remove every entry of the cache.
+ *
+ * The clear is a versioned operation: every entry older than it is removed
+ * (and reported as a delete to the change callback).
+ * @param cache The cache.
+ * @returns #MCCACHE_OK, #MCCACHE_EINVAL, #MCCACHE_ECLOSED.
+ * Thread-safety: safe from any thread; writes that race with it and carry a
+ *          newer version survive.
+ * Ownership: none.
+ * Callback context: may be called from callbacks.
+ */
+MCCACHE_API int mccache_clear(mccache_cache_t *cache);
+
+/** Metadata of one entry; set `struct_version` to #MCCACHE_METADATA_VERSION. */
+typedef struct mccache_metadata {
+    uint32_t struct_version;  /**< In: #MCCACHE_METADATA_VERSION. */
+    uint32_t reserved0;
+    uint64_t version_hlc;     /**< Version: 48-bit milliseconds << 16 | 16-bit counter. */
+    uint64_t version_node;    /**< Version: id of the node that wrote it. */
+    int64_t created_ms;       /**< Unix ms of the first write of this key on this node. */
+    int64_t updated_ms;       /**< Unix ms of the last write applied on this node. */
+    int64_t expires_ms;       /**< Absolute Unix ms of expiry; -1 for never. */
+    int64_t last_lookup_ms;   /**< Unix ms of the last get; 0 if never looked up. */
+    uint64_t lookups;         /**< Number of gets that hit this entry. */
+    uint64_t key_size;        /**< Bytes of the key. */
+    uint64_t value_size;      /**< Bytes of the value. */
+    uint64_t charged_bytes;   /**< Bytes counted against `cache_size` (key, value, overhead). */
+    uint64_t checksum;        /**< The entry's checksum (see mccache_key_checksum()). */
+    uint64_t reserved[4];
+} mccache_metadata_t;
+
+/** The current layout of #mccache_metadata_t. */
+#define MCCACHE_METADATA_VERSION 1u
+
+/**
+ * @brief Metadata of one live entry.
+ * @param cache The cache.
+ * @param key The key's bytes.
+ * @param klen The key's length.
+ * @param[in,out] out In: `struct_version` set to #MCCACHE_METADATA_VERSION. Out: filled.
+ * @returns #MCCACHE_OK; #MCCACHE_ENOTFOUND; #MCCACHE_EINVAL (also for an
+ *          unknown `struct_version`); #MCCACHE_ETOOBIG; #MCCACHE_ECLOSED.
+ * Thread-safety: safe from any thread. It is not a lookup: it changes no counter.
+ * Ownership: the caller owns @p out.
+ * Callback context: may be called from callbacks.
+ */
+MCCACHE_API int mccache_metadata(mccache_cache_t *cache, const void *key, size_t klen,
+                                 mccache_metadata_t *out);
+
+/**
+ * @brief Get several keys in one call.
+ * @param cache The cache.
+ * @param n The number of keys (may be 0).
+ * @param keys The keys.
+ * @param klens Their lengths.
+ * @param[out] values Receives a reference per key, or NULL where the key is missing.
+ * @param[out] statuses Receives per key #MCCACHE_OK or #MCCACHE_ENOTFOUND; may be NULL.
+ * @returns #MCCACHE_OK when every key was looked up (found or not);
+ *          #MCCACHE_EINVAL or #MCCACHE_ETOOBIG if any key is invalid (nothing
+ *          is looked up; the message names the index); #MCCACHE_ECLOSED.
+ * Thread-safety: safe from any thread; each key is looked up atomically, the
+ *          batch as a whole is not a snapshot.
+ * Ownership: the caller owns each non-NULL `values[i]` (mccache_value_free()).
+ * Callback context: may be called from callbacks.
+ */
+MCCACHE_API int mccache_get_batch(mccache_cache_t *cache, size_t n, const void *const *keys,
+                                  const size_t *klens, mccache_value_t **values, int *statuses);
+
+/**
+ * @brief Put several entries in one call, all with the same TTL.
+ * @param cache The cache.
+ * @param n The number of entries (may be 0).
+ * @param keys The keys.
+ * @param klens Their lengths.
+ * @param values The values.
+ * @param vlens Their lengths.
+ * @param ttl_ms As for mccache_put().
+ * @returns #MCCACHE_OK when all were stored; #MCCACHE_EINVAL or #MCCACHE_ETOOBIG
+ *          if any entry is invalid (then none is stored; the message names
+ *          the index); #MCCACHE_ECLOSED; #MCCACHE_ENOMEM.
+ * Thread-safety: safe from any thread; each put is atomic, the batch is not.
+ * Ownership: keys and values are copied.
+ * Callback context: may be called from callbacks.
+ */
+MCCACHE_API int mccache_put_batch(mccache_cache_t *cache, size_t n, const void *const *keys,
+                                  const size_t *klens, const void *const *values,
+                                  const size_t *vlens, int64_t ttl_ms);
+/** @} */
+
+/* ------------------------------------------------------------------------ */
+/** @name Iteration
+ *
+ * Consistency: the iterator walks the cache one shard at a time, taking a
+ * snapshot of each shard (its keys and references to their values) under that
+ * shard's lock. So each entry that is live for the whole iteration is returned
+ * exactly once with a value it held during the iteration; an entry inserted
+ * or deleted meanwhile may or may not be returned; and no entry is returned
+ * that had expired when it is reached. Iteration never blocks writers for
+ * longer than one shard copy, and it is not a lookup (no counter changes). @{ */
+
+/**
+ * @brief Start iterating over a cache.
+ * @param cache The cache.
+ * @param[out] out Receives the iterator.
+ * @returns #MCCACHE_OK, #MCCACHE_EINVAL, #MCCACHE_ECLOSED, #MCCACHE_ENOMEM.
+ * Thread-safety: the iterator is for one thread at a time; the cache stays
+ *          usable by all threads meanwhile.
+ * Ownership: the caller frees `*out` with mccache_iter_free().
+ * Callback context: may be called from callbacks.
+ */
+MCCACHE_API int mccache_iter_new(mccache_cache_t *cache, mccache_iter_t **out);
+
+/**
+ * @brief Advance to the next entry.
+ * @param iter The iterator.
+ * @param[out] key Receives the key's bytes; valid until the next call on @p iter.
+ * @param[out] klen Receives the key's length.
+ * @param[out] value Receives a new reference to the value; may be NULL if not wanted.
+ * @returns #MCCACHE_OK; #MCCACHE_ENOTFOUND at the end; #MCCACHE_EINVAL;
+ *          #MCCACHE_ECLOSED if the node closed meanwhile.
+ * Thread-safety: not safe to call concurrently on the same iterator.
+ * Ownership: the caller owns `*value` (mccache_value_free()); @p key is borrowed.
+ * Callback context: may be called from callbacks.
+ */
+MCCACHE_API int mccache_iter_next(mccache_iter_t *iter, const void **key, size_t *klen,
+                                  mccache_value_t **value);
+
+/**
+ * @brief Free an iterator.
+ * @param iter The iterator, or NULL (a no-op).
+ * Thread-safety: not concurrently with other calls on the same iterator.
+ * Ownership: takes ownership of @p iter.
+ * Callback context: may be called from callbacks.
+ */
+MCCACHE_API void mccache_iter_free(mccache_iter_t *iter);
+/** @} */
+
+/* ------------------------------------------------------------------------ */
+/** @name Checksums and metrics @{ */
+
+/**
+ * @brief An order-independent digest of every live entry of a cache.
+ *
+ * The digest is the sum, modulo 2^64, of each entry's checksum (see
+ * mccache_key_checksum()), so two members with the same keys, versions and
+ * values have the same checksum whatever the order of their writes. It is
+ * kept incrementally: this call is O(number of shards).
+ * @param cache The cache.
+ * @param[out] out Receives the digest (0 for an empty cache).
+ * @returns #MCCACHE_OK, #MCCACHE_EINVAL, #MCCACHE_ECLOSED.
+ * Thread-safety: safe from any thread.
+ * Ownership: none.
+ * Callback context: may be called from callbacks.
+ */
+MCCACHE_API int mccache_checksum(mccache_cache_t *cache, uint64_t *out);
+
+/**
+ * @brief The checksum of one entry: XXH3-64 over its key, version and value hash.
+ * @param cache The cache.
+ * @param key The key's bytes.
+ * @param klen The key's length.
+ * @param[out] out Receives the checksum.
+ * @returns #MCCACHE_OK, #MCCACHE_ENOTFOUND, #MCCACHE_EINVAL, #MCCACHE_ETOOBIG, #MCCACHE_ECLOSED.
+ * Thread-safety: safe from any thread.
+ * Ownership: none.
+ * Callback context: may be called from callbacks.
+ */
+MCCACHE_API int mccache_key_checksum(mccache_cache_t *cache, const void *key, size_t klen,
+                                     uint64_t *out);
+
+/**
+ * @brief Metrics of one cache as JSON (the `caches.NAME` object of mccache_metrics_json()).
+ * @param cache The cache.
+ * @param[out] out Receives the JSON string.
+ * @returns #MCCACHE_OK, #MCCACHE_EINVAL, #MCCACHE_ECLOSED, #MCCACHE_ENOMEM.
+ * Thread-safety: safe from any thread.
+ * Ownership: the caller frees `*out` with mccache_free().
+ * Callback context: may be called from callbacks.
+ */
+MCCACHE_API int mccache_cache_metrics_json(mccache_cache_t *cache, char **out);
+/** @} */
+
+/* ------------------------------------------------------------------------ */
+/** @name Change events @{ */
+
+/** What happened to an entry. */
+typedef enum mccache_event_type {
+    MCCACHE_EVENT_INSERT = 1,  /**< A new key was stored. */
+    MCCACHE_EVENT_UPDATE = 2,  /**< An existing key got a newer value. */
+    MCCACHE_EVENT_DELETE = 3,  /**< The key was deleted (or cleared). */
+    MCCACHE_EVENT_EVICT = 4,   /**< The key was evicted to respect `cache_max`/`cache_size`. */
+    MCCACHE_EVENT_EXPIRE = 5   /**< The key's TTL ran out. */
+} mccache_event_type;
+
+/** Where a change came from. */
+typedef enum mccache_event_origin {
+    MCCACHE_ORIGIN_LOCAL = 0,  /**< A call on this node. */
+    MCCACHE_ORIGIN_REMOTE = 1  /**< A write replicated from another member. */
+} mccache_event_origin;
+
+/** One change, borrowed for the duration of the callback. */
+typedef struct mccache_event {
+    uint32_t struct_size;          /**< sizeof(mccache_event_t) of the library; fields may be appended. */
+    int32_t type;                  /**< A #mccache_event_type. */
+    int32_t origin;                /**< A #mccache_event_origin. */
+    int32_t reserved0;
+    mccache_cache_t *cache;        /**< The cache. */
+    const void *key;               /**< The key's bytes. */
+    size_t klen;                   /**< The key's length. */
+    mccache_value_t *value;        /**< The new value (insert, update), else the old one or NULL. Borrowed: take mccache_value_ref() to keep it. */
+    uint64_t version_hlc;          /**< The version of the change. */
+    uint64_t version_node;         /**< The node that made the change. */
+    int64_t last_lookup_ms;        /**< Unix ms of the key's last get on this node before the change; 0 if never. */
+    int64_t time_ms;               /**< Unix ms at which the change was applied on this node. */
+} mccache_event_t;
+
+/**
+ * @brief A change callback.
+ * @param event The change; borrowed for the call.
+ * @param opaque The pointer given at registration.
+ */
+typedef void (*mccache_change_cb)(const mccache_event_t *event, void *opaque);
+
+/**
+ * @brief Be told about every change to a cache (replaces an earlier registration).
+ *
+ * With `callback_win` > 0 (McCache's lookup window), only changes to keys
+ * that were looked up on this node within that many milliseconds before the
+ * change are reported. Events are queued by the writer and delivered in order
+ * per key on the loop thread. If the queue exceeds `event_queue_max` (a slow
+ * callback), further events are dropped and counted (`events_dropped`).
+ * @param cache The cache.
+ * @param cb The callback, or NULL to unregister.
+ * @param opaque Passed to @p cb.
+ * @param opaque_free Called exactly once with @p opaque after the last call to
+ *        @p cb: on replacement, unregistration or close, or at once if this
+ *        function fails (except for #MCCACHE_EINVAL on @p cache). May be NULL.
+ * @returns #MCCACHE_OK, #MCCACHE_EINVAL, #MCCACHE_ECLOSED.
+ * Thread-safety: safe from any thread.
+ * Ownership: the library owns @p opaque until it calls @p opaque_free.
+ * Callback context: @p cb and @p opaque_free run on the node's loop thread
+ *        (or, at close, on the closing thread). @p cb must not block.
+ */
+MCCACHE_API int mccache_on_change(mccache_cache_t *cache, mccache_change_cb cb, void *opaque,
+                                  void (*opaque_free)(void *));
+/** @} */
+
+MCCACHE_END_DECL
+
+#endif /* MCCACHE_H */

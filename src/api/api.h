@@ -1,0 +1,100 @@
+// The extern "C" layer's shared pieces: the thread-local last error, the
+// exception firewall, and the handle shells that outlive close.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <new>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "config/config.h"
+#include "node/node.h"
+
+namespace mccache::api {
+
+// Sets the calling thread's last error and returns `code`.
+int fail(int code, std::string message);
+int fail(const Status& st);
+inline int check(const Status& st) { return st.ok() ? MCCACHE_OK : fail(st); }
+
+// Runs `body`, turning any C++ exception into an error code: nothing may
+// unwind through the C ABI.
+template <typename F>
+int guarded(const char* fn, F&& body) noexcept {
+    try {
+        return body();
+    } catch (const std::bad_alloc&) {
+        return fail(MCCACHE_ENOMEM, std::string(fn) + ": out of memory");
+    } catch (const std::exception& e) {
+        return fail(MCCACHE_EINTERNAL, std::string(fn) + ": internal error: " + e.what());
+    } catch (...) {
+        return fail(MCCACHE_EINTERNAL, std::string(fn) + ": internal error");
+    }
+}
+
+// Copies `s` into memory the caller frees with mccache_free().
+char* dup_string(const std::string& s);
+
+}  // namespace mccache::api
+
+struct mccache_config_s {
+    mccache::config::Config config;
+};
+
+// A node handle. The shell stays allocated after close so that late calls
+// get MCCACHE_ECLOSED instead of touching freed memory. Calls announce
+// themselves in a per-thread stripe; close raises `closed`, then waits for
+// the stripes to drain before it frees the node (a Dekker handshake, both
+// sides sequentially consistent), so the hot path never writes a line that
+// other threads also write.
+struct mccache_s {
+    static constexpr size_t kStripes = 16;
+    struct alignas(64) Stripe {
+        std::atomic<int64_t> calls{0};
+    };
+
+    Stripe stripes[kStripes];
+    std::atomic<bool> closed{false};
+    std::mutex close_mu;
+    std::unique_ptr<mccache::node::Node> node;
+    std::mutex caches_mu;
+    std::vector<std::unique_ptr<mccache_cache_s>> caches;  // shells, kept after close
+};
+
+struct mccache_cache_s {
+    mccache_s* owner;
+    mccache::node::Cache* cache;  // dangling once owner->closed
+    std::string name;
+};
+
+namespace mccache::api {
+
+// Pins a node open for the duration of one call.
+class CallScope {
+public:
+    explicit CallScope(mccache_s* n) : stripe_(&n->stripes[stripe_index()]) {
+        stripe_->calls.fetch_add(1, std::memory_order_seq_cst);
+        open_ = !n->closed.load(std::memory_order_seq_cst);
+    }
+    ~CallScope() { stripe_->calls.fetch_sub(1, std::memory_order_release); }
+    CallScope(const CallScope&) = delete;
+    CallScope& operator=(const CallScope&) = delete;
+    bool open() const { return open_; }
+
+private:
+    static size_t stripe_index();
+    mccache_s::Stripe* stripe_;
+    bool open_;
+};
+
+int closed_error(const char* fn);
+
+// Keeps every node shell reachable for the life of the process (they are
+// tokens that must answer MCCACHE_ECLOSED after close).
+void retain_shell(mccache_s* shell);
+const char* t_last_error_cstr();
+
+}  // namespace mccache::api

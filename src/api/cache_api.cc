@@ -1,0 +1,347 @@
+// Named caches and their entries.
+#include <climits>
+#include <cstring>
+
+#include "api/api.h"
+
+using mccache::api::CallScope;
+using mccache::api::closed_error;
+using mccache::api::fail;
+using mccache::api::guarded;
+using mccache::node::Cache;
+using mccache::store::Applied;
+using mccache::store::Origin;
+using mccache::store::Value;
+using mccache::store::Version;
+
+#define MCCACHE_ENTER_CACHE(fn, c)                                  \
+    if (!(c)) return fail(MCCACHE_EINVAL, fn ": cache is NULL");    \
+    CallScope scope_((c)->owner);                                   \
+    if (!scope_.open()) return closed_error(fn);                    \
+    Cache& cache = *(c)->cache
+
+namespace {
+
+int check_key(const char* fn, Cache& cache, const void* key, size_t klen,
+              const std::string& where = {}) {
+    if (!key) return fail(MCCACHE_EINVAL, std::string(fn) + ": key" + where + " is NULL");
+    if (klen == 0) return fail(MCCACHE_EINVAL, std::string(fn) + ": key" + where + " is empty");
+    uint64_t max = cache.node().settings().max_key_size;
+    if (klen > max)
+        return fail(MCCACHE_ETOOBIG, std::string(fn) + ": key" + where + " of " +
+                                         std::to_string(klen) + " bytes exceeds max_key_size (" +
+                                         std::to_string(max) + ")");
+    return MCCACHE_OK;
+}
+
+int check_value(const char* fn, Cache& cache, size_t klen, const void* value, size_t vlen,
+                const std::string& where = {}) {
+    if (!value && vlen > 0)
+        return fail(MCCACHE_EINVAL,
+                    std::string(fn) + ": value" + where + " is NULL but its length is not 0");
+    uint64_t max = cache.node().settings().max_value_size;
+    if (vlen > max)
+        return fail(MCCACHE_ETOOBIG, std::string(fn) + ": value" + where + " of " +
+                                         std::to_string(vlen) +
+                                         " bytes exceeds max_value_size (" + std::to_string(max) +
+                                         "); nothing was stored");
+    uint64_t charge = mccache::store::Store::charge_estimate(klen, vlen);
+    uint64_t room = cache.store().limits().max_bytes;
+    if (charge > room)
+        return fail(MCCACHE_ETOOBIG, std::string(fn) + ": entry" + where + " needs " +
+                                         std::to_string(charge) + " bytes but cache \"" +
+                                         cache.name() + "\" has cache_size " +
+                                         std::to_string(room) + "; nothing was stored");
+    return MCCACHE_OK;
+}
+
+int check_ttl(const char* fn, int64_t ttl_ms) {
+    if (ttl_ms < MCCACHE_TTL_NEVER)
+        return fail(MCCACHE_EINVAL, std::string(fn) + ": ttl_ms " + std::to_string(ttl_ms) +
+                                        " is invalid (use a positive number of milliseconds, "
+                                        "0 for the cache default or -1 for never)");
+    return MCCACHE_OK;
+}
+
+int64_t expiry_for(Cache& cache, int64_t ttl_ms) {
+    if (ttl_ms == MCCACHE_TTL_DEFAULT) ttl_ms = cache.default_ttl_ms();
+    if (ttl_ms <= 0) return -1;
+    int64_t now = cache.node().clock().now_ms();
+    return ttl_ms > INT64_MAX - now ? -1 : now + ttl_ms;
+}
+
+int put_one(const char* fn, Cache& cache, const void* key, size_t klen, const void* value,
+            size_t vlen, int64_t expires_ms) {
+    Value* v = mccache::store::value_new(value, vlen);
+    if (!v) return fail(MCCACHE_ENOMEM, std::string(fn) + ": out of memory");
+    mccache::node::Node& node = cache.node();
+    Version version{node.hlc().tick(), node.id()};
+    Applied r = cache.store().apply(key, klen, v, version, expires_ms, Origin::Local);
+    if (r == Applied::Stale)
+        return fail(MCCACHE_ESTALE,
+                    std::string(fn) + ": a newer version of the cache (a clear) is held");
+    return MCCACHE_OK;
+}
+
+int not_found(const char* fn) { return fail(MCCACHE_ENOTFOUND, std::string(fn) + ": key not found"); }
+
+}  // namespace
+
+extern "C" {
+
+MCCACHE_API int mccache_cache_open(mccache_t* node, const char* name, mccache_cache_t** out) {
+    return guarded("mccache_cache_open", [&]() -> int {
+        if (!node) return fail(MCCACHE_EINVAL, "mccache_cache_open: node is NULL");
+        if (!out) return fail(MCCACHE_EINVAL, "mccache_cache_open: out is NULL");
+        *out = nullptr;
+        if (!name) return fail(MCCACHE_EINVAL, "mccache_cache_open: name is NULL");
+        size_t n = std::strlen(name);
+        if (n == 0 || n > 255 || std::strchr(name, '.'))
+            return fail(MCCACHE_EINVAL, std::string("mccache_cache_open: invalid cache name \"") +
+                                            name + "\" (1 to 255 bytes, no '.')");
+        CallScope scope(node);
+        if (!scope.open()) return closed_error("mccache_cache_open");
+        std::lock_guard<std::mutex> lock(node->caches_mu);
+        Cache* cache = nullptr;
+        bool created = false;
+        mccache::Status st = node->node->open_cache(name, &cache, &created);
+        if (!st.ok()) return fail(st);
+        if (!cache->handle) {
+            auto shell = std::make_unique<mccache_cache_s>();
+            shell->owner = node;
+            shell->cache = cache;
+            shell->name = name;
+            cache->handle = shell.get();
+            node->caches.push_back(std::move(shell));
+        }
+        *out = cache->handle;
+        return MCCACHE_OK;
+    });
+}
+
+MCCACHE_API const char* mccache_cache_name(const mccache_cache_t* cache) {
+    return cache ? cache->name.c_str() : nullptr;
+}
+
+MCCACHE_API int mccache_put(mccache_cache_t* c, const void* key, size_t klen, const void* value,
+                            size_t vlen, int64_t ttl_ms) {
+    return guarded("mccache_put", [&]() -> int {
+        MCCACHE_ENTER_CACHE("mccache_put", c);
+        int rc;
+        if ((rc = check_key("mccache_put", cache, key, klen)) ||
+            (rc = check_value("mccache_put", cache, klen, value, vlen)) ||
+            (rc = check_ttl("mccache_put", ttl_ms)))
+            return rc;
+        return put_one("mccache_put", cache, key, klen, value, vlen, expiry_for(cache, ttl_ms));
+    });
+}
+
+MCCACHE_API int mccache_get(mccache_cache_t* c, const void* key, size_t klen,
+                            mccache_value_t** out) {
+    return guarded("mccache_get", [&]() -> int {
+        if (out) *out = nullptr;
+        MCCACHE_ENTER_CACHE("mccache_get", c);
+        if (!out) return fail(MCCACHE_EINVAL, "mccache_get: out is NULL");
+        if (int rc = check_key("mccache_get", cache, key, klen)) return rc;
+        *out = cache.store().get(key, klen);
+        return *out ? MCCACHE_OK : not_found("mccache_get");
+    });
+}
+
+MCCACHE_API int mccache_get_copy(mccache_cache_t* c, const void* key, size_t klen, void* buf,
+                                 size_t* len) {
+    return guarded("mccache_get_copy", [&]() -> int {
+        MCCACHE_ENTER_CACHE("mccache_get_copy", c);
+        if (!len) return fail(MCCACHE_EINVAL, "mccache_get_copy: len is NULL");
+        if (!buf && *len > 0)
+            return fail(MCCACHE_EINVAL, "mccache_get_copy: buf is NULL but *len is not 0");
+        if (int rc = check_key("mccache_get_copy", cache, key, klen)) return rc;
+        int rc = cache.store().get_copy(key, klen, buf, len);
+        if (rc == MCCACHE_ENOTFOUND) return not_found("mccache_get_copy");
+        if (rc == MCCACHE_EBUFS)
+            return fail(MCCACHE_EBUFS, "mccache_get_copy: the value needs " +
+                                           std::to_string(*len) + " bytes");
+        return rc;
+    });
+}
+
+MCCACHE_API const void* mccache_value_data(const mccache_value_t* value, size_t* len) {
+    if (!value) {
+        if (len) *len = 0;
+        return nullptr;
+    }
+    if (len) *len = value->len;
+    return value->bytes();
+}
+
+MCCACHE_API mccache_value_t* mccache_value_ref(mccache_value_t* value) {
+    return mccache::store::value_ref(value);
+}
+
+MCCACHE_API void mccache_value_free(mccache_value_t* value) { mccache::store::value_unref(value); }
+
+MCCACHE_API int mccache_delete(mccache_cache_t* c, const void* key, size_t klen) {
+    return guarded("mccache_delete", [&]() -> int {
+        MCCACHE_ENTER_CACHE("mccache_delete", c);
+        if (int rc = check_key("mccache_delete", cache, key, klen)) return rc;
+        mccache::node::Node& node = cache.node();
+        bool was_live = false;
+        Applied r = cache.store().remove(key, klen, Version{node.hlc().tick(), node.id()},
+                                         Origin::Local, &was_live);
+        if (r == Applied::Stale)
+            return fail(MCCACHE_ESTALE, "mccache_delete: a newer version of the key is held");
+        return was_live ? MCCACHE_OK : not_found("mccache_delete");
+    });
+}
+
+MCCACHE_API int mccache_contains(mccache_cache_t* c, const void* key, size_t klen) {
+    return guarded("mccache_contains", [&]() -> int {
+        MCCACHE_ENTER_CACHE("mccache_contains", c);
+        if (int rc = check_key("mccache_contains", cache, key, klen)) return rc;
+        return cache.store().contains(key, klen) ? MCCACHE_OK : not_found("mccache_contains");
+    });
+}
+
+MCCACHE_API int mccache_len(mccache_cache_t* c, size_t* out) {
+    return guarded("mccache_len", [&]() -> int {
+        MCCACHE_ENTER_CACHE("mccache_len", c);
+        if (!out) return fail(MCCACHE_EINVAL, "mccache_len: out is NULL");
+        *out = cache.store().size();
+        return MCCACHE_OK;
+    });
+}
+
+MCCACHE_API int mccache_clear(mccache_cache_t* c) {
+    return guarded("mccache_clear", [&]() -> int {
+        MCCACHE_ENTER_CACHE("mccache_clear", c);
+        mccache::node::Node& node = cache.node();
+        cache.store().clear(Version{node.hlc().tick(), node.id()}, Origin::Local);
+        return MCCACHE_OK;
+    });
+}
+
+MCCACHE_API int mccache_metadata(mccache_cache_t* c, const void* key, size_t klen,
+                                 mccache_metadata_t* out) {
+    return guarded("mccache_metadata", [&]() -> int {
+        MCCACHE_ENTER_CACHE("mccache_metadata", c);
+        if (!out) return fail(MCCACHE_EINVAL, "mccache_metadata: out is NULL");
+        if (out->struct_version != MCCACHE_METADATA_VERSION)
+            return fail(MCCACHE_EINVAL, "mccache_metadata: out->struct_version is " +
+                                            std::to_string(out->struct_version) +
+                                            "; set it to MCCACHE_METADATA_VERSION (" +
+                                            std::to_string(MCCACHE_METADATA_VERSION) + ")");
+        if (int rc = check_key("mccache_metadata", cache, key, klen)) return rc;
+        mccache::store::Metadata m;
+        if (!cache.store().metadata(key, klen, &m)) return not_found("mccache_metadata");
+        std::memset(out, 0, sizeof *out);
+        out->struct_version = MCCACHE_METADATA_VERSION;
+        out->version_hlc = m.version.hlc;
+        out->version_node = m.version.node;
+        out->created_ms = m.created_ms;
+        out->updated_ms = m.updated_ms;
+        out->expires_ms = m.expires_ms;
+        out->last_lookup_ms = m.last_lookup_ms;
+        out->lookups = m.lookups;
+        out->key_size = m.key_size;
+        out->value_size = m.value_size;
+        out->charged_bytes = m.charged_bytes;
+        out->checksum = m.checksum;
+        return MCCACHE_OK;
+    });
+}
+
+MCCACHE_API int mccache_get_batch(mccache_cache_t* c, size_t n, const void* const* keys,
+                                  const size_t* klens, mccache_value_t** values, int* statuses) {
+    return guarded("mccache_get_batch", [&]() -> int {
+        MCCACHE_ENTER_CACHE("mccache_get_batch", c);
+        if (n == 0) return MCCACHE_OK;
+        if (!keys || !klens || !values)
+            return fail(MCCACHE_EINVAL, "mccache_get_batch: keys, klens and values must not be NULL");
+        for (size_t i = 0; i < n; ++i) {
+            values[i] = nullptr;
+            if (statuses) statuses[i] = MCCACHE_ENOTFOUND;
+        }
+        for (size_t i = 0; i < n; ++i) {
+            std::string where = "[" + std::to_string(i) + "]";
+            if (int rc = check_key("mccache_get_batch", cache, keys[i], klens[i], where)) return rc;
+        }
+        for (size_t i = 0; i < n; ++i) {
+            values[i] = cache.store().get(keys[i], klens[i]);
+            if (statuses) statuses[i] = values[i] ? MCCACHE_OK : MCCACHE_ENOTFOUND;
+        }
+        return MCCACHE_OK;
+    });
+}
+
+MCCACHE_API int mccache_put_batch(mccache_cache_t* c, size_t n, const void* const* keys,
+                                  const size_t* klens, const void* const* values,
+                                  const size_t* vlens, int64_t ttl_ms) {
+    return guarded("mccache_put_batch", [&]() -> int {
+        MCCACHE_ENTER_CACHE("mccache_put_batch", c);
+        if (int rc = check_ttl("mccache_put_batch", ttl_ms)) return rc;
+        if (n == 0) return MCCACHE_OK;
+        if (!keys || !klens || !values || !vlens)
+            return fail(MCCACHE_EINVAL,
+                        "mccache_put_batch: keys, klens, values and vlens must not be NULL");
+        // Validate everything first, so a bad entry stores nothing.
+        for (size_t i = 0; i < n; ++i) {
+            std::string where = "[" + std::to_string(i) + "]";
+            int rc;
+            if ((rc = check_key("mccache_put_batch", cache, keys[i], klens[i], where)) ||
+                (rc = check_value("mccache_put_batch", cache, klens[i], values[i], vlens[i], where)))
+                return rc;
+        }
+        int64_t expires = expiry_for(cache, ttl_ms);
+        for (size_t i = 0; i < n; ++i) {
+            if (int rc = put_one("mccache_put_batch", cache, keys[i], klens[i], values[i], vlens[i],
+                                 expires))
+                return rc;
+        }
+        return MCCACHE_OK;
+    });
+}
+
+MCCACHE_API int mccache_checksum(mccache_cache_t* c, uint64_t* out) {
+    return guarded("mccache_checksum", [&]() -> int {
+        MCCACHE_ENTER_CACHE("mccache_checksum", c);
+        if (!out) return fail(MCCACHE_EINVAL, "mccache_checksum: out is NULL");
+        *out = cache.store().checksum();
+        return MCCACHE_OK;
+    });
+}
+
+MCCACHE_API int mccache_key_checksum(mccache_cache_t* c, const void* key, size_t klen,
+                                     uint64_t* out) {
+    return guarded("mccache_key_checksum", [&]() -> int {
+        MCCACHE_ENTER_CACHE("mccache_key_checksum", c);
+        if (!out) return fail(MCCACHE_EINVAL, "mccache_key_checksum: out is NULL");
+        if (int rc = check_key("mccache_key_checksum", cache, key, klen)) return rc;
+        return cache.store().key_checksum(key, klen, out) ? MCCACHE_OK
+                                                          : not_found("mccache_key_checksum");
+    });
+}
+
+MCCACHE_API int mccache_cache_metrics_json(mccache_cache_t* c, char** out) {
+    return guarded("mccache_cache_metrics_json", [&]() -> int {
+        MCCACHE_ENTER_CACHE("mccache_cache_metrics_json", c);
+        if (!out) return fail(MCCACHE_EINVAL, "mccache_cache_metrics_json: out is NULL");
+        *out = mccache::api::dup_string(cache.node().cache_metrics_json(cache));
+        return MCCACHE_OK;
+    });
+}
+
+MCCACHE_API int mccache_on_change(mccache_cache_t* c, mccache_change_cb cb, void* opaque,
+                                  void (*opaque_free)(void*)) {
+    return guarded("mccache_on_change", [&]() -> int {
+        if (!c) return fail(MCCACHE_EINVAL, "mccache_on_change: cache is NULL");
+        CallScope scope(c->owner);
+        if (!scope.open()) {
+            if (opaque_free) opaque_free(opaque);
+            return closed_error("mccache_on_change");
+        }
+        c->cache->node().set_change_callback(*c->cache, {cb, opaque, opaque_free});
+        return MCCACHE_OK;
+    });
+}
+
+}  // extern "C"

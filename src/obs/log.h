@@ -1,0 +1,47 @@
+// A node's log: levels, a file (or stderr) or a user callback, text or JSON
+// lines. Any thread may log; the sink is swapped under the same lock.
+#pragma once
+
+#include <cstdarg>
+#include <cstdint>
+#include <cstdio>
+#include <mutex>
+#include <string>
+
+#include "common/status.h"
+
+namespace mccache::obs {
+
+class Logger {
+public:
+    Logger() = default;
+    ~Logger();
+    Logger(const Logger&) = delete;
+    Logger& operator=(const Logger&) = delete;
+
+    // `path` empty: stderr. Opens in append mode.
+    Status open(const std::string& path, int level, bool json, uint64_t node_id);
+    // Replaces the sink; the previous callback's opaque_free runs after the
+    // last line it will receive. A NULL cb goes back to the file.
+    void set_callback(mccache_log_cb cb, void* opaque, void (*opaque_free)(void*));
+
+    bool enabled(int level) const { return level <= level_; }
+    void log(int level, const char* fmt, ...) __attribute__((format(printf, 3, 4)));
+    void vlog(int level, const char* fmt, va_list ap);
+
+private:
+    void release_callback_locked();
+
+    std::mutex mu_;
+    int level_ = MCCACHE_LOG_WARN;
+    bool json_ = false;
+    uint64_t node_id_ = 0;
+    FILE* file_ = nullptr;  // nullptr: stderr
+    mccache_log_cb cb_ = nullptr;
+    void* opaque_ = nullptr;
+    void (*opaque_free_)(void*) = nullptr;
+};
+
+const char* level_name(int level);
+
+}  // namespace mccache::obs

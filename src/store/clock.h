@@ -1,0 +1,47 @@
+// Wall-clock time for TTLs and metadata, behind an interface so that tests
+// can move time by hand. Expiry is absolute Unix milliseconds, the same on
+// every member, so it needs no message to agree.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+
+namespace mccache::store {
+
+class Clock {
+public:
+    virtual ~Clock() = default;
+    // Exact Unix time in milliseconds.
+    virtual int64_t now_ms() const = 0;
+    // A cheaper reading that may lag now_ms() by up to coarse_lag_ms().
+    virtual int64_t coarse_ms() const = 0;
+    virtual int64_t coarse_lag_ms() const = 0;
+};
+
+class SystemClock final : public Clock {
+public:
+    SystemClock();
+    int64_t now_ms() const override;
+    int64_t coarse_ms() const override;
+    int64_t coarse_lag_ms() const override { return lag_ms_; }
+    static const SystemClock& instance();
+
+private:
+    int64_t lag_ms_;
+};
+
+// A clock that only moves when told to.
+class ManualClock final : public Clock {
+public:
+    explicit ManualClock(int64_t start_ms) : now_(start_ms) {}
+    int64_t now_ms() const override { return now_.load(std::memory_order_acquire); }
+    int64_t coarse_ms() const override { return now_ms(); }
+    int64_t coarse_lag_ms() const override { return 0; }
+    void advance(int64_t ms) { now_.fetch_add(ms, std::memory_order_acq_rel); }
+    void set(int64_t ms) { now_.store(ms, std::memory_order_release); }
+
+private:
+    std::atomic<int64_t> now_;
+};
+
+}  // namespace mccache::store

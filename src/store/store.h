@@ -1,0 +1,162 @@
+// The local cache of one named cache: a sharded hash table of versioned,
+// expiring, refcounted entries with bounded entries and bytes. It knows
+// nothing of the network; the cluster layer feeds remote writes through
+// apply() and remove() with the versions they carry.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+#include "store/clock.h"
+#include "store/hlc.h"
+#include "store/value.h"
+
+namespace mccache::store {
+
+struct Limits {
+    uint64_t max_entries = 65536;
+    uint64_t max_bytes = 64ull << 20;
+    uint64_t max_value_size = 1ull << 20;
+    int64_t default_ttl_ms = 0;        // 0: entries never expire
+    int64_t tombstone_ttl_ms = 600000;
+    uint32_t shards = 0;               // 0: chosen from max_entries
+};
+
+enum class EventType : int { Insert = 1, Update = 2, Delete = 3, Evict = 4, Expire = 5 };
+enum class Origin : int { Local = 0, Remote = 1 };
+
+// What the store reports to its listener. Borrowed for the call: the
+// listener copies the key and takes its own value reference if it keeps them.
+struct Change {
+    EventType type;
+    Origin origin;
+    std::string_view key;
+    Value* value;  // new value for insert/update, old value otherwise
+    Version version;
+    int64_t last_lookup_ms;
+    int64_t time_ms;
+};
+
+// Called with the shard lock held, so changes to one key arrive in order.
+// It must be quick and must not call back into the store.
+class ChangeListener {
+public:
+    virtual ~ChangeListener() = default;
+    virtual void on_change(const Change& change) = 0;
+};
+
+struct Metadata {
+    Version version;
+    int64_t created_ms, updated_ms, expires_ms, last_lookup_ms;
+    uint64_t lookups, key_size, value_size, charged_bytes, checksum;
+};
+
+struct Stats {
+    uint64_t entries, tombstones, bytes;
+    uint64_t hits, misses, lookups;
+    uint64_t inserts, updates, deletes;
+    uint64_t evictions_entries, evictions_bytes, expirations;
+    uint64_t stale_writes, tombstones_collected;
+};
+
+// The outcome of a versioned write.
+enum class Applied { Inserted, Updated, Stale, Absent };
+
+class Store {
+public:
+    Store(std::string name, const Limits& limits, const Clock& clock);
+    ~Store();
+    Store(const Store&) = delete;
+    Store& operator=(const Store&) = delete;
+
+    const std::string& name() const { return name_; }
+    const Limits& limits() const { return limits_; }
+
+    // The listener gets every change while `enabled` is true. `window_ms` > 0
+    // keeps only changes to keys looked up within that window before.
+    void set_listener(ChangeListener* listener) { listener_ = listener; }
+    void set_events(bool enabled, int64_t window_ms) {
+        window_ms_.store(window_ms, std::memory_order_relaxed);
+        events_.store(enabled, std::memory_order_release);
+    }
+
+    // ---- reads ----
+    // A reference to the live value, or nullptr. Counts a hit or a miss.
+    Value* get(const void* key, size_t klen);
+    // Copies into buf when it fits. Returns MCCACHE_OK, _ENOTFOUND or _EBUFS
+    // (with *len set to the size needed; a too-small buffer counts nothing).
+    int get_copy(const void* key, size_t klen, void* buf, size_t* len);
+    bool contains(const void* key, size_t klen);
+    bool metadata(const void* key, size_t klen, Metadata* out);
+    bool key_checksum(const void* key, size_t klen, uint64_t* out);
+
+    // ---- writes ----
+    // Stores `value` (the store takes over the caller's reference) under
+    // `key` with `version`, expiring at `expires_ms` (-1: never), unless the
+    // store already holds this key at an equal or newer version (Stale) or
+    // `only_if_present` is set and the key is not live (Absent). In those
+    // cases the reference is dropped.
+    Applied apply(const void* key, size_t klen, Value* value, Version version, int64_t expires_ms,
+                  Origin origin, bool only_if_present = false);
+    // Deletes `key` at `version`, leaving a tombstone. Returns true if a live
+    // entry was removed; Stale if the store holds a newer version.
+    Applied remove(const void* key, size_t klen, Version version, Origin origin, bool* was_live);
+    // Removes every entry older than `version`, and refuses older writes from now on.
+    void clear(Version version, Origin origin);
+
+    // Expires entries whose time has come and collects old tombstones.
+    // Returns the number of entries and tombstones removed.
+    size_t housekeep();
+
+    // Visits a snapshot of shard `index` (live entries only). The callback
+    // receives a value reference it must release, and the entry's expiry.
+    size_t shard_count() const { return shard_count_; }
+    void snapshot_shard(
+        size_t index,
+        const std::function<void(std::string_view key, Value* value, int64_t expires_ms)>& fn);
+
+    // Order-independent digest over the live entries: the sum of their checksums.
+    uint64_t checksum() const;
+    size_t size() const;
+    Stats stats() const;
+    Version clear_floor() const;
+
+    // The bytes an entry is charged, given its key and value sizes (for
+    // documentation and tests; the store charges real allocation sizes).
+    static uint64_t charge_estimate(size_t klen, size_t vlen);
+
+    struct Shard;  // internal
+
+private:
+    struct Entry;
+    uint64_t hash_key(const void* key, size_t klen) const;
+    Shard& shard_for(uint64_t hash) const;
+    bool over_budget() const;
+    void evict_from(Shard& shard, Entry* keep);
+    void evict_elsewhere(size_t start_shard);
+    void emit(EventType type, Origin origin, const Entry& e, Value* value, int64_t now);
+    bool expired_at_read(const Entry& e);
+
+    std::string name_;
+    Limits limits_;
+    const Clock& clock_;
+    uint64_t seed_;
+    size_t shard_count_;
+    unsigned shard_shift_;
+    std::unique_ptr<Shard[]> shards_;
+    std::atomic<int64_t> entries_{0};
+    std::atomic<int64_t> bytes_{0};
+    std::atomic<uint64_t> evict_cursor_{0};
+    ChangeListener* listener_ = nullptr;
+    std::atomic<bool> events_{false};
+    std::atomic<int64_t> window_ms_{0};
+};
+
+}  // namespace mccache::store
