@@ -367,8 +367,11 @@ MCCACHE_API int mccache_open(mccache_t **out, const mccache_config_t *config);
  * @brief Close a node: stop its loop within a bounded time, free its caches.
  *
  * Calls in flight on other threads finish first; later calls with this node
- * or its caches return #MCCACHE_ECLOSED. Pending change events are dropped,
- * then every registered `opaque_free` runs, on the calling thread.
+ * or its caches return #MCCACHE_ECLOSED. Change events already queued may
+ * still be delivered before close returns; any left are dropped and counted.
+ * Then every registered `opaque_free` that has not run yet runs, on the
+ * calling thread. Close waits for a callback that is running to return, so
+ * a callback that never returns makes close wait forever.
  * @param node The node, or NULL (a no-op returning #MCCACHE_OK).
  * @returns #MCCACHE_OK; #MCCACHE_ECLOSED if already closed; #MCCACHE_EBUSY when
  *          called from one of this node's callbacks.

@@ -1,0 +1,224 @@
+// The node: loop thread, housekeeper, events, callbacks and close.
+#include "node/node.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
+using namespace mccache;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::unique_ptr<node::Node> open_node(config::Config cfg = {}) {
+    std::unique_ptr<node::Node> n;
+    Status st = node::Node::open(cfg, &n);
+    EXPECT_TRUE(st.ok()) << st.message;
+    return n;
+}
+
+template <typename Pred>
+bool wait_for(Pred pred, std::chrono::milliseconds deadline = 5000ms) {
+    auto until = std::chrono::steady_clock::now() + deadline;
+    while (std::chrono::steady_clock::now() < until) {
+        if (pred()) return true;
+        std::this_thread::sleep_for(2ms);
+    }
+    return pred();
+}
+
+struct Collected {
+    std::mutex mu;
+    std::vector<int> types;
+    std::vector<std::thread::id> threads;
+    int freed = 0;
+};
+
+void collect(const mccache_event_t* ev, void* opaque) {
+    auto* c = static_cast<Collected*>(opaque);
+    std::lock_guard<std::mutex> lock(c->mu);
+    c->types.push_back(ev->type);
+    c->threads.push_back(std::this_thread::get_id());
+}
+
+void collect_free(void* opaque) {
+    auto* c = static_cast<Collected*>(opaque);
+    std::lock_guard<std::mutex> lock(c->mu);
+    c->freed++;
+}
+
+store::Value* val(const char* s) { return store::value_new(s, std::strlen(s)); }
+
+TEST(Node, OpenCacheTwiceGivesTheSameCache) {
+    auto n = open_node();
+    node::Cache *a, *b;
+    bool created;
+    ASSERT_TRUE(n->open_cache("x", &a, &created).ok());
+    EXPECT_TRUE(created);
+    ASSERT_TRUE(n->open_cache("x", &b, &created).ok());
+    EXPECT_FALSE(created);
+    EXPECT_EQ(a, b);
+    n->close();
+}
+
+TEST(Node, PerCacheSettingsApply) {
+    config::Config cfg;
+    ASSERT_TRUE(cfg.set("small.cache_max", "3", config::Source::Api, "api").ok());
+    ASSERT_TRUE(cfg.set("cache_ttl", "2s", config::Source::Api, "api").ok());
+    auto n = open_node(cfg);
+    node::Cache *small, *other;
+    bool created;
+    ASSERT_TRUE(n->open_cache("small", &small, &created).ok());
+    ASSERT_TRUE(n->open_cache("other", &other, &created).ok());
+    EXPECT_EQ(small->store().limits().max_entries, 3u);
+    EXPECT_EQ(other->store().limits().max_entries, 65536u);
+    EXPECT_EQ(small->default_ttl_ms(), 2000);
+    n->close();
+}
+
+TEST(Node, EventsRunOnTheLoopThreadInOrder) {
+    auto n = open_node();
+    node::Cache* c;
+    bool created;
+    ASSERT_TRUE(n->open_cache("ev", &c, &created).ok());
+    Collected got;
+    n->set_change_callback(*c, {collect, &got, collect_free});
+    auto& hlc = n->hlc();
+    c->store().apply("k", 1, val("1"), {hlc.tick(), n->id()}, -1, store::Origin::Local);
+    c->store().apply("k", 1, val("2"), {hlc.tick(), n->id()}, -1, store::Origin::Local);
+    bool live;
+    c->store().remove("k", 1, {hlc.tick(), n->id()}, store::Origin::Local, &live);
+    ASSERT_TRUE(wait_for([&] {
+        std::lock_guard<std::mutex> lock(got.mu);
+        return got.types.size() == 3;
+    }));
+    {
+        std::lock_guard<std::mutex> lock(got.mu);
+        EXPECT_EQ(got.types, (std::vector<int>{MCCACHE_EVENT_INSERT, MCCACHE_EVENT_UPDATE,
+                                                MCCACHE_EVENT_DELETE}));
+        for (auto id : got.threads) EXPECT_NE(id, std::this_thread::get_id());
+    }
+    n->close();
+    EXPECT_EQ(got.freed, 1);
+}
+
+TEST(Node, ReplacingACallbackFreesTheOldOneOnce) {
+    auto n = open_node();
+    node::Cache* c;
+    bool created;
+    ASSERT_TRUE(n->open_cache("cb", &c, &created).ok());
+    Collected first, second;
+    n->set_change_callback(*c, {collect, &first, collect_free});
+    n->set_change_callback(*c, {collect, &second, collect_free});
+    ASSERT_TRUE(wait_for([&] {
+        std::lock_guard<std::mutex> lock(first.mu);
+        return first.freed == 1;
+    }));
+    EXPECT_EQ(second.freed, 0);
+    n->close();
+    EXPECT_EQ(first.freed, 1);
+    EXPECT_EQ(second.freed, 1);
+}
+
+TEST(Node, HousekeeperExpiresEntriesOnItsOwn) {
+    config::Config cfg;
+    ASSERT_TRUE(cfg.set("daemon_sleep", "20ms", config::Source::Api, "api").ok());
+    auto n = open_node(cfg);
+    node::Cache* c;
+    bool created;
+    ASSERT_TRUE(n->open_cache("ttl", &c, &created).ok());
+    Collected got;
+    n->set_change_callback(*c, {collect, &got, collect_free});
+    int64_t expires = n->clock().now_ms() + 50;
+    for (int i = 0; i < 10; ++i) {
+        std::string k = "k" + std::to_string(i);
+        c->store().apply(k.data(), k.size(), val("v"), {n->hlc().tick(), n->id()}, expires,
+                         store::Origin::Local);
+    }
+    EXPECT_GT(c->store().stats().bytes, 0u);
+    // Nobody reads: the memory must still come back.
+    ASSERT_TRUE(wait_for([&] { return c->store().stats().bytes == 0; }));
+    EXPECT_EQ(c->store().stats().expirations, 10u);
+    ASSERT_TRUE(wait_for([&] {
+        std::lock_guard<std::mutex> lock(got.mu);
+        return std::count(got.types.begin(), got.types.end(), MCCACHE_EVENT_EXPIRE) == 10;
+    }));
+    n->close();
+}
+
+TEST(Node, HousekeepNowRunsAndWaits) {
+    auto n = open_node();
+    node::Cache* c;
+    bool created;
+    ASSERT_TRUE(n->open_cache("hk", &c, &created).ok());
+    c->store().apply("k", 1, val("v"), {n->hlc().tick(), n->id()}, n->clock().now_ms() + 1,
+                     store::Origin::Local);
+    std::this_thread::sleep_for(5ms);  // let the 1 ms TTL pass (time, not a sync wait)
+    ASSERT_TRUE(n->housekeep_now().ok());
+    EXPECT_EQ(c->store().stats().expirations, 1u);
+    n->close();
+}
+
+TEST(Node, SlowCallbackOverflowsTheQueueAndIsCounted) {
+    config::Config cfg;
+    ASSERT_TRUE(cfg.set("event_queue_max", "16", config::Source::Api, "api").ok());
+    auto n = open_node(cfg);
+    node::Cache* c;
+    bool created;
+    ASSERT_TRUE(n->open_cache("slow", &c, &created).ok());
+    static std::mutex gate;
+    gate.lock();
+    n->set_change_callback(*c, {[](const mccache_event_t*, void*) { std::lock_guard<std::mutex> l(gate); },
+                                nullptr, nullptr});
+    for (int i = 0; i < 200; ++i) {
+        std::string k = "k" + std::to_string(i);
+        c->store().apply(k.data(), k.size(), val("v"), {n->hlc().tick(), n->id()}, -1,
+                         store::Origin::Local);
+    }
+    gate.unlock();
+    std::string m = n->metrics_json();
+    EXPECT_NE(m.find("\"events_dropped\":"), std::string::npos);
+    EXPECT_EQ(m.find("\"events_dropped\":0,"), std::string::npos) << m;
+    n->close();
+}
+
+TEST(Node, CloseIsBoundedAndReleasesEverything) {
+    for (int round = 0; round < 20; ++round) {
+        auto n = open_node();
+        node::Cache* c;
+        bool created;
+        ASSERT_TRUE(n->open_cache("a", &c, &created).ok());
+        Collected got;
+        n->set_change_callback(*c, {collect, &got, collect_free});
+        for (int i = 0; i < 100; ++i) {
+            std::string k = "k" + std::to_string(i);
+            c->store().apply(k.data(), k.size(), val("v"), {n->hlc().tick(), n->id()}, -1,
+                             store::Origin::Local);
+        }
+        auto t0 = std::chrono::steady_clock::now();
+        n->close();
+        EXPECT_LT(std::chrono::steady_clock::now() - t0, 2s);
+        EXPECT_EQ(got.freed, 1);
+    }
+}
+
+TEST(Node, SeveralNodesInOneProcessAreIndependent) {
+    auto a = open_node(), b = open_node();
+    EXPECT_NE(a->id(), b->id());
+    node::Cache *ca, *cb;
+    bool created;
+    ASSERT_TRUE(a->open_cache("same", &ca, &created).ok());
+    ASSERT_TRUE(b->open_cache("same", &cb, &created).ok());
+    ca->store().apply("k", 1, val("a"), {a->hlc().tick(), a->id()}, -1, store::Origin::Local);
+    EXPECT_TRUE(ca->store().contains("k", 1));
+    EXPECT_FALSE(cb->store().contains("k", 1));
+    a->close();
+    b->close();
+}
+
+}  // namespace
