@@ -7,6 +7,7 @@
 #include <mutex>
 #include <new>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "common/status.h"
@@ -58,6 +59,7 @@ struct mccache_s {
 
     Stripe stripes[kStripes];
     std::atomic<bool> closed{false};
+    std::thread::id loop_thread;  // set at open, never changed
     std::mutex close_mu;
     std::unique_ptr<mccache::node::Node> node;
     std::mutex caches_mu;
@@ -72,21 +74,42 @@ struct mccache_cache_s {
 
 namespace mccache::api {
 
-// Pins a node open for the duration of one call.
+// Pins a node open for the duration of one call. Scopes on one thread form
+// a stack (a callback may call in while a call is running), so close can
+// tell that it was called from inside a call on the same node, where
+// waiting for the calls to drain would wait for itself.
 class CallScope {
 public:
-    explicit CallScope(mccache_s* n) : stripe_(&n->stripes[stripe_index()]) {
+    explicit CallScope(mccache_s* n)
+        : node_(n), stripe_(&n->stripes[stripe_index()]), outer_(top()) {
         stripe_->calls.fetch_add(1, std::memory_order_seq_cst);
         open_ = !n->closed.load(std::memory_order_seq_cst);
+        top() = this;
     }
-    ~CallScope() { stripe_->calls.fetch_sub(1, std::memory_order_release); }
+    ~CallScope() {
+        top() = outer_;
+        stripe_->calls.fetch_sub(1, std::memory_order_release);
+    }
     CallScope(const CallScope&) = delete;
     CallScope& operator=(const CallScope&) = delete;
     bool open() const { return open_; }
 
+    // Whether the calling thread is inside a call on `n`.
+    static bool inside(const mccache_s* n) {
+        for (const CallScope* s = top(); s; s = s->outer_)
+            if (s->node_ == n) return true;
+        return false;
+    }
+
 private:
     static size_t stripe_index();
+    static CallScope*& top() {
+        thread_local CallScope* t_top = nullptr;
+        return t_top;
+    }
+    mccache_s* node_;
     mccache_s::Stripe* stripe_;
+    CallScope* outer_;
     bool open_;
 };
 

@@ -9,7 +9,6 @@ using mccache::api::closed_error;
 using mccache::api::fail;
 using mccache::api::guarded;
 using mccache::node::Cache;
-using mccache::store::Applied;
 using mccache::store::Origin;
 using mccache::store::Value;
 using mccache::store::Version;
@@ -76,10 +75,11 @@ int put_one(const char* fn, Cache& cache, const void* key, size_t klen, const vo
     if (!v) return fail(MCCACHE_ENOMEM, std::string(fn) + ": out of memory");
     mccache::node::Node& node = cache.node();
     Version version{node.hlc().tick(), node.id()};
-    Applied r = cache.store().apply(key, klen, v, version, expires_ms, Origin::Local);
-    if (r == Applied::Stale)
-        return fail(MCCACHE_ESTALE,
-                    std::string(fn) + ": a newer version of the cache (a clear) is held");
+    // A Stale result means a racing write or clear on another thread took a
+    // newer version first: in version order this put came before it, so it
+    // was applied and then superseded. That is success, not an error.
+    cache.store().apply(key, klen, v, version, expires_ms, Origin::Local);
+    (void)fn;
     return MCCACHE_OK;
 }
 
@@ -101,20 +101,27 @@ MCCACHE_API int mccache_cache_open(mccache_t* node, const char* name, mccache_ca
                                             name + "\" (1 to 255 bytes, no '.')");
         CallScope scope(node);
         if (!scope.open()) return closed_error("mccache_cache_open");
-        std::lock_guard<std::mutex> lock(node->caches_mu);
         Cache* cache = nullptr;
         bool created = false;
         mccache::Status st = node->node->open_cache(name, &cache, &created);
         if (!st.ok()) return fail(st);
-        if (!cache->handle) {
-            auto shell = std::make_unique<mccache_cache_s>();
-            shell->owner = node;
-            shell->cache = cache;
-            shell->name = name;
-            cache->handle = shell.get();
-            node->caches.push_back(std::move(shell));
+        {
+            std::lock_guard<std::mutex> lock(node->caches_mu);
+            if (!cache->handle.load(std::memory_order_acquire)) {
+                auto shell = std::make_unique<mccache_cache_s>();
+                shell->owner = node;
+                shell->cache = cache;
+                shell->name = name;
+                cache->handle.store(shell.get(), std::memory_order_release);
+                node->caches.push_back(std::move(shell));
+            }
         }
-        *out = cache->handle;
+        // Logged with no lock held: a log callback may call back in.
+        if (created)
+            node->node->log().log(MCCACHE_LOG_INFO, "cache \"%s\" open: max %llu entries, %llu bytes",
+                                  name, static_cast<unsigned long long>(cache->store().limits().max_entries),
+                                  static_cast<unsigned long long>(cache->store().limits().max_bytes));
+        *out = cache->handle.load(std::memory_order_acquire);
         return MCCACHE_OK;
     });
 }
@@ -186,10 +193,11 @@ MCCACHE_API int mccache_delete(mccache_cache_t* c, const void* key, size_t klen)
         if (int rc = check_key("mccache_delete", cache, key, klen)) return rc;
         mccache::node::Node& node = cache.node();
         bool was_live = false;
-        Applied r = cache.store().remove(key, klen, Version{node.hlc().tick(), node.id()},
-                                         Origin::Local, &was_live);
-        if (r == Applied::Stale)
-            return fail(MCCACHE_ESTALE, "mccache_delete: a newer version of the key is held");
+        // Stale: a racing write took a newer version first, so in version
+        // order this delete came before it and found whatever was there;
+        // report it as not found, like a delete of an absent key.
+        cache.store().remove(key, klen, Version{node.hlc().tick(), node.id()}, Origin::Local,
+                             &was_live);
         return was_live ? MCCACHE_OK : not_found("mccache_delete");
     });
 }

@@ -32,6 +32,7 @@ MCCACHE_API int mccache_open(mccache_t** out, const mccache_config_t* config) {
         mccache::Status st = mccache::node::Node::open(config ? config->config : defaults, &node);
         if (!st.ok()) return fail(st);
         auto shell = std::make_unique<mccache_s>();
+        shell->loop_thread = node->loop_thread_id();
         shell->node = std::move(node);
         mccache::api::retain_shell(shell.get());
         *out = shell.release();
@@ -42,10 +43,12 @@ MCCACHE_API int mccache_open(mccache_t** out, const mccache_config_t* config) {
 MCCACHE_API int mccache_close(mccache_t* node) {
     return guarded("mccache_close", [&]() -> int {
         if (!node) return MCCACHE_OK;
+        // Before the lock: a closer on another thread holds it while it
+        // waits for this very callback to return.
+        if (std::this_thread::get_id() == node->loop_thread || CallScope::inside(node))
+            return fail(MCCACHE_EBUSY, "mccache_close: called from one of this node's callbacks");
         std::lock_guard<std::mutex> lock(node->close_mu);
         if (node->closed.load(std::memory_order_seq_cst)) return closed_error("mccache_close");
-        if (node->node->on_loop_thread())
-            return fail(MCCACHE_EBUSY, "mccache_close: called from one of this node's callbacks");
         node->closed.store(true, std::memory_order_seq_cst);
         // Calls already inside finish first; new ones see `closed`.
         for (;;) {

@@ -194,7 +194,7 @@ void Node::drain() {
                 ev.struct_size = sizeof ev;
                 ev.type = static_cast<int32_t>(e.type);
                 ev.origin = static_cast<int32_t>(e.origin);
-                ev.cache = e.cache->handle;
+                ev.cache = e.cache->handle.load(std::memory_order_acquire);
                 ev.key = e.key.data();
                 ev.klen = e.key.size();
                 ev.value = e.value;
@@ -243,8 +243,6 @@ Status Node::open_cache(const std::string& name, Cache** out, bool* created) {
     *out = cache.get();
     *created = true;
     caches_.emplace(name, std::move(cache));
-    log_.log(MCCACHE_LOG_INFO, "cache \"%s\" open: max %" PRIu64 " entries, %" PRIu64 " bytes",
-             name.c_str(), cs.max_entries, cs.max_bytes);
     return Status::Ok();
 }
 

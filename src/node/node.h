@@ -50,7 +50,7 @@ public:
     int64_t default_ttl_ms() const { return store_.limits().default_ttl_ms; }
 
     // The public handle for this cache, set once by the api layer.
-    mccache_cache_t* handle = nullptr;
+    std::atomic<mccache_cache_t*> handle{nullptr};
 
     void on_change(const store::Change& change) override;
 
@@ -83,6 +83,7 @@ public:
     const store::Clock& clock() const { return clock_; }
     obs::Logger& log() { return log_; }
     bool on_loop_thread() const { return std::this_thread::get_id() == loop_thread_id_; }
+    std::thread::id loop_thread_id() const { return loop_thread_id_; }
 
     // Opens or finds a cache. `created` tells whether this call made it.
     Status open_cache(const std::string& name, Cache** out, bool* created);

@@ -19,9 +19,13 @@ const char* level_name(int level) {
 }
 
 Logger::~Logger() {
-    std::lock_guard<std::mutex> lock(mu_);
-    release_callback_locked();
-    if (file_) std::fclose(file_);
+    std::shared_ptr<Sink> old;
+    {
+        std::lock_guard<std::mutex> lock(mu_);
+        old.swap(sink_);
+        if (file_) std::fclose(file_);
+        file_ = nullptr;
+    }
 }
 
 Status Logger::open(const std::string& path, int level, bool json, uint64_t node_id) {
@@ -40,19 +44,23 @@ Status Logger::open(const std::string& path, int level, bool json, uint64_t node
     return Status::Ok();
 }
 
-void Logger::release_callback_locked() {
-    if (opaque_free_) opaque_free_(opaque_);
-    cb_ = nullptr;
-    opaque_ = nullptr;
-    opaque_free_ = nullptr;
-}
-
 void Logger::set_callback(mccache_log_cb cb, void* opaque, void (*opaque_free)(void*)) {
-    std::lock_guard<std::mutex> lock(mu_);
-    release_callback_locked();
-    cb_ = cb;
-    opaque_ = opaque;
-    opaque_free_ = opaque_free;
+    std::shared_ptr<Sink> fresh;
+    if (cb) {
+        fresh = std::make_shared<Sink>();
+        fresh->cb = cb;
+        fresh->opaque = opaque;
+        fresh->opaque_free = opaque_free;
+    } else if (opaque_free) {
+        opaque_free(opaque);
+    }
+    std::shared_ptr<Sink> old;
+    {
+        std::lock_guard<std::mutex> lock(mu_);
+        old.swap(sink_);
+        sink_ = std::move(fresh);
+    }
+    // `old` drops here, or on the thread still delivering a line to it.
 }
 
 void Logger::log(int level, const char* fmt, ...) {
@@ -78,11 +86,16 @@ void Logger::vlog(int level, const char* fmt, va_list ap) {
     char node[24];
     std::snprintf(node, sizeof node, "%016llx", static_cast<unsigned long long>(node_id_));
 
-    std::lock_guard<std::mutex> lock(mu_);
-    if (cb_) {
-        cb_(level, msg, opaque_);
+    std::shared_ptr<Sink> sink;
+    {
+        std::lock_guard<std::mutex> lock(mu_);
+        sink = sink_;
+    }
+    if (sink) {
+        sink->cb(level, msg, sink->opaque);
         return;
     }
+    std::lock_guard<std::mutex> lock(mu_);
     FILE* out = file_ ? file_ : stderr;
     if (json_) {
         std::unique_ptr<cJSON, decltype(&cJSON_Delete)> o(cJSON_CreateObject(), cJSON_Delete);

@@ -5,6 +5,7 @@
 #include <cstdarg>
 #include <cstdint>
 #include <cstdio>
+#include <memory>
 #include <mutex>
 #include <string>
 
@@ -22,7 +23,9 @@ public:
     // `path` empty: stderr. Opens in append mode.
     Status open(const std::string& path, int level, bool json, uint64_t node_id);
     // Replaces the sink; the previous callback's opaque_free runs after the
-    // last line it will receive. A NULL cb goes back to the file.
+    // last line it will receive (on whichever thread delivered that line).
+    // A NULL cb goes back to the file. The callback runs with no lock held,
+    // so it may call back into the API, which may log.
     void set_callback(mccache_log_cb cb, void* opaque, void (*opaque_free)(void*));
 
     bool enabled(int level) const { return level <= level_; }
@@ -30,16 +33,21 @@ public:
     void vlog(int level, const char* fmt, va_list ap);
 
 private:
-    void release_callback_locked();
+    struct Sink {
+        mccache_log_cb cb;
+        void* opaque;
+        void (*opaque_free)(void*);
+        ~Sink() {
+            if (opaque_free) opaque_free(opaque);
+        }
+    };
 
     std::mutex mu_;
     int level_ = MCCACHE_LOG_WARN;
     bool json_ = false;
     uint64_t node_id_ = 0;
     FILE* file_ = nullptr;  // nullptr: stderr
-    mccache_log_cb cb_ = nullptr;
-    void* opaque_ = nullptr;
-    void (*opaque_free_)(void*) = nullptr;
+    std::shared_ptr<Sink> sink_;
 };
 
 const char* level_name(int level);

@@ -1,0 +1,209 @@
+#include "config/schema.h"
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <vector>
+
+#include "config/parse.h"
+
+namespace mccache::config {
+namespace {
+
+constexpr uint64_t kMs = 1;
+constexpr uint64_t kSec = 1000 * kMs;
+constexpr uint64_t kMin = 60 * kSec;
+constexpr uint64_t kHour = 60 * kMin;
+constexpr uint64_t kDay = 24 * kHour;
+constexpr uint64_t kKiB = 1024;
+constexpr uint64_t kMiB = 1024 * kKiB;
+constexpr uint64_t kTiB = 1024 * 1024 * kMiB;
+
+constexpr EnumValue kLogFormats[] = {{"text", 0}, {"json", 1}};
+// Values are MCCACHE_LOG_*; "warning" is accepted for people used to syslog names.
+constexpr EnumValue kLogLevels[] = {
+    {"error", 0}, {"warn", 1}, {"warning", 1}, {"info", 2}, {"debug", 3}};
+// Values are MCCACHE_MODE_*; McCache documented the modes as 0 and 1.
+constexpr EnumValue kModes[] = {{"update", 0},    {"0", 0},          {"replicate", 1},
+                                {"1", 1},         {"invalidate", 2}};
+
+const Setting kSettings[] = {
+    // --- node: network identity -------------------------------------------------
+    {"interface", Type::Ip, Scope::Node, "127.0.0.1", 0, 0, {},
+     "Address of the local interface used for multicast and unicast traffic. The default "
+     "keeps a cluster on one host; talking to other hosts is an explicit choice."},
+    {"node_id", Type::Int, Scope::Node, "0", 0, UINT64_MAX, {},
+     "64-bit id of this node, the tie-break of versions. 0 picks a random id at open."},
+    {"cluster_name", Type::String, Scope::Node, "mccache", 1, 64, {},
+     "Name of the cluster; packets from another cluster are dropped and counted."},
+    {"multicast_ip", Type::Group, Scope::Node, "239.255.42.42", 0, 0, {},
+     "Multicast group, as GROUP or GROUP:PORT (McCache's form; [V6]:PORT for IPv6). A port "
+     "given here overrides multicast_port from a lower-precedence source."},
+    {"multicast_port", Type::Int, Scope::Node, "4000", 1, 65535, {},
+     "UDP port of the multicast group."},
+    {"multicast_hops", Type::Int, Scope::Node, "1", 1, 255, {},
+     "Multicast TTL (hop limit). 1 keeps packets on the local network."},
+    {"peers", Type::Peers, Scope::Node, "", 0, 0, {},
+     "Unicast peers as host:port,host:port (IPv6 as [addr]:port), for networks without "
+     "multicast. Empty means multicast only."},
+    {"packet_mtu", Type::Int, Scope::Node, "1472", 576, 65507, {},
+     "Largest UDP payload sent, in bytes; larger messages are fragmented. All members must "
+     "agree.",
+     false, nullptr, "MTU"},
+    {"crypto_key", Type::Key32, Scope::Node, "", 0, 0, {},
+     "AES-256-GCM key: base64 of exactly 32 bytes (openssl rand -base64 32). Empty means "
+     "no encryption. Never shown back: reads as \"(set)\" or \"\".",
+     true},
+    // --- node: timers ----------------------------------------------------------
+    {"cache_pulse", Type::Duration, Scope::Node, "1m", 1 * kSec, 1 * kDay, {},
+     "Period of the heartbeat and anti-entropy round."},
+    {"callback_win", Type::Duration, Scope::Node, "0", 0, 1 * kDay, {},
+     "McCache's lookup window: when > 0, change callbacks only report keys looked up on "
+     "this node within this time before the change. 0 reports every change."},
+    {"daemon_sleep", Type::Duration, Scope::Node, "1s", 10 * kMs, 60 * kSec, {},
+     "Period of the housekeeper, which expires entries eagerly and collects tombstones."},
+    {"tombstone_ttl", Type::Duration, Scope::Node, "10m", 1 * kSec, 7 * kDay, {},
+     "How long a delete's tombstone is kept, so that older writes still in flight lose. "
+     "Must be at least cache_pulse."},
+    // --- node: logging -----------------------------------------------------------
+    {"log_filename", Type::String, Scope::Node, "", 0, 4096, {},
+     "File that log lines are appended to. Empty means stderr."},
+    {"log_format", Type::Enum, Scope::Node, "text", 0, 0, kLogFormats,
+     "Format of log lines: text, or json (one object per line)."},
+    {"log_level", Type::Enum, Scope::Node, "warn", 0, 0, kLogLevels,
+     "Most verbose level that is logged."},
+    // --- node: limits ------------------------------------------------------------
+    {"max_key_size", Type::Size, Scope::Node, "4KiB", 1, 1 * kMiB, {},
+     "Largest key accepted; a longer key is an error (MCCACHE_ETOOBIG)."},
+    {"max_value_size", Type::Size, Scope::Node, "1MiB", 1, 64 * kMiB, {},
+     "Largest value accepted; a larger value is an error (MCCACHE_ETOOBIG), never kept "
+     "local silently. Must not exceed any cache's cache_size."},
+    {"event_queue_max", Type::Int, Scope::Node, "65536", 16, 16777216, {},
+     "Change events queued for a slow callback before further events are dropped and "
+     "counted."},
+    {"store_shards", Type::Int, Scope::Node, "0", 0, 1024, {},
+     "Lock shards per cache: 0 picks from the number of CPUs, else a power of two.",
+     false, nullptr, nullptr, Check::PowerOfTwoOrZero},
+    // --- per cache ---------------------------------------------------------------
+    {"cache_ttl", Type::Duration, Scope::Cache, "1h", 0, 3650 * kDay, {},
+     "Time to live of an entry since its last write, when a put asks for the default. "
+     "0 means entries never expire.",
+     false, "ttl", "TTL"},
+    {"cache_max", Type::Int, Scope::Cache, "65536", 1, uint64_t{1} << 40, {},
+     "Maximum number of entries; the least recently used entry is evicted beyond it.",
+     false, "max_entries"},
+    {"cache_size", Type::Size, Scope::Cache, "64MiB", 4 * kKiB, 1 * kTiB, {},
+     "Maximum bytes, counting keys, values and per-entry overhead; the least recently "
+     "used entries are evicted beyond it.",
+     false, "max_bytes"},
+    {"cache_mode", Type::Enum, Scope::Cache, "replicate", 0, 0, kModes,
+     "Coherence mode: 1 or replicate (every write everywhere), 0 or update (a remote "
+     "write applies only where the key is present), invalidate (a remote write drops "
+     "the local copy).",
+     false, "mode"},
+};
+
+bool iequals(std::string_view a, std::string_view b) {
+    return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) {
+        return std::tolower(static_cast<unsigned char>(x)) ==
+               std::tolower(static_cast<unsigned char>(y));
+    });
+}
+
+size_t edit_distance(std::string_view a, std::string_view b) {
+    std::vector<size_t> row(b.size() + 1);
+    for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+    for (size_t i = 1; i <= a.size(); ++i) {
+        size_t diag = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= b.size(); ++j) {
+            size_t up = row[j];
+            bool same = std::tolower(static_cast<unsigned char>(a[i - 1])) ==
+                        std::tolower(static_cast<unsigned char>(b[j - 1]));
+            row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (same ? 0 : 1)});
+            diag = up;
+        }
+    }
+    return row[b.size()];
+}
+
+}  // namespace
+
+std::span<const Setting> settings() { return kSettings; }
+
+const Setting* find(std::string_view name) {
+    for (const Setting& s : kSettings)
+        if (iequals(s.name, name)) return &s;
+    return nullptr;
+}
+
+const Setting* find_cache_key(std::string_view name) {
+    for (const Setting& s : kSettings) {
+        if (s.scope != Scope::Cache) continue;
+        if (iequals(s.name, name) || (s.section_alias && iequals(s.section_alias, name)))
+            return &s;
+    }
+    return nullptr;
+}
+
+size_t index_of(const Setting& s) { return static_cast<size_t>(&s - kSettings); }
+
+std::string env_name(const Setting& s) {
+    std::string out = "MCCACHE_";
+    for (const char* p = s.name; *p; ++p)
+        out += static_cast<char>(std::toupper(static_cast<unsigned char>(*p)));
+    return out;
+}
+
+std::string suggest(std::string_view unknown, bool cache_section) {
+    if (const Setting* s = find_cache_key(unknown); s && !cache_section) return s->name;
+    // Allow about one typo per three characters, so "ttl" does not suggest "mtu".
+    size_t best = std::max<size_t>(1, unknown.size() / 3) + 1;
+    std::string found;
+    auto consider = [&](const char* candidate) {
+        if (!candidate) return;
+        size_t d = edit_distance(unknown, candidate);
+        if (d < best) {
+            best = d;
+            found = candidate;
+        }
+    };
+    for (const Setting& s : kSettings) {
+        if (cache_section && s.scope != Scope::Cache) continue;
+        consider(s.name);
+        if (cache_section) consider(s.section_alias);
+    }
+    return found;
+}
+
+bool valid_cache_name(std::string_view name, std::string* why) {
+    if (name.empty() || name.size() > kMaxCacheName) {
+        *why = "a cache name must be 1 to " + std::to_string(kMaxCacheName) + " bytes";
+        return false;
+    }
+    if (name.find('.') != std::string_view::npos) {
+        *why = "a cache name must not contain '.'";
+        return false;
+    }
+    if (name.find('\0') != std::string_view::npos) {
+        *why = "a cache name must not contain a NUL byte";
+        return false;
+    }
+    return true;
+}
+
+std::string display_key(std::string_view cache, const Setting& s) {
+    if (cache.empty()) return s.name;
+    return std::string(cache) + "." + s.name;
+}
+
+std::string unknown_key_message(std::string_view name, std::string_view where,
+                                bool cache_section) {
+    std::string msg = "unknown key " + quote(name);
+    if (!where.empty()) msg += " " + std::string(where);
+    if (std::string hint = suggest(name, cache_section); !hint.empty())
+        msg += " (did you mean " + hint + "?)";
+    return msg;
+}
+
+}  // namespace mccache::config
