@@ -87,7 +87,8 @@ constexpr size_t kNpos = SIZE_MAX;
 }  // namespace
 
 struct Store::Entry {
-    uint64_t hash;
+    uint64_t hash;  // the table's tag: a keyed mix of h0
+    uint64_t h0;    // XXH3-64 of the key, seed 0: the same on every member
     Value* value;  // nullptr: a tombstone
     Version version;
     int64_t expires_ms;  // live: -1 never; tombstone: when to collect it
@@ -99,6 +100,8 @@ struct Store::Entry {
     uint64_t charged;
     Entry* older;  // eviction list, insertion order
     Entry* newer;
+    Entry* bucket_prev;  // anti-entropy bucket list
+    Entry* bucket_next;
     uint32_t klen;
     uint8_t referenced;
 
@@ -125,6 +128,12 @@ struct alignas(64) Store::Shard {
     Entry* newest = nullptr;
     int64_t min_expiry = INT64_MAX;
     Version floor;  // writes at or below it lost to a clear
+    // Anti-entropy buckets owned by this shard (bucket b lives in shard
+    // b % shards, at index b / shards): entries and the sum of their checksums,
+    // tombstones included.
+    std::vector<Entry*> bucket_head;
+    std::vector<uint64_t> bucket_sum;
+    unsigned bucket_shift = 0;
     Counter live, tombs, bytes, checksum;
     Counter hits, misses, inserts, updates, deletes;
     Counter evictions_entries, evictions_bytes, expirations, stale, tombs_collected;
@@ -180,9 +189,35 @@ struct alignas(64) Store::Shard {
         e->older = e->newer = nullptr;
     }
 
-    // Removes entry `e` at slot `i` from both the table and the list.
+    size_t bucket_index(const Entry* e) const { return static_cast<size_t>(e->h0 >> 52) >> bucket_shift; }
+
+    void bucket_link(Entry* e) {
+        Entry*& head = bucket_head[bucket_index(e)];
+        e->bucket_prev = nullptr;
+        e->bucket_next = head;
+        if (head) head->bucket_prev = e;
+        head = e;
+        bucket_sum[bucket_index(e)] += e->checksum;
+    }
+
+    void bucket_unlink(Entry* e) {
+        size_t b = bucket_index(e);
+        if (e->bucket_prev) e->bucket_prev->bucket_next = e->bucket_next; else bucket_head[b] = e->bucket_next;
+        if (e->bucket_next) e->bucket_next->bucket_prev = e->bucket_prev;
+        bucket_sum[b] -= e->checksum;
+    }
+
+    // The entry's checksum changes with its version: keep the bucket sum true.
+    void bucket_rechecksum(Entry* e, uint64_t checksum) {
+        size_t b = bucket_index(e);
+        bucket_sum[b] += checksum - e->checksum;
+        e->checksum = checksum;
+    }
+
+    // Removes entry `e` at slot `i` from the table and both lists.
     void drop(size_t i, Entry* e) {
         unlink(e);
+        bucket_unlink(e);
         erase(i);
     }
 
@@ -225,8 +260,13 @@ Store::Store(std::string name, const Limits& limits, const Clock& clock)
     unsigned bits = 0;
     while ((size_t{1} << bits) < shard_count_) ++bits;
     shard_count_ = size_t{1} << bits;
-    shard_shift_ = 64 - bits;
+    shard_bits_ = bits;
     shards_.reset(new Shard[shard_count_]);
+    for (size_t i = 0; i < shard_count_; ++i) {
+        shards_[i].bucket_shift = bits;
+        shards_[i].bucket_head.assign(kBuckets >> bits, nullptr);
+        shards_[i].bucket_sum.assign(kBuckets >> bits, 0);
+    }
 }
 
 Store::~Store() {
@@ -243,13 +283,23 @@ Store::~Store() {
     }
 }
 
-uint64_t Store::hash_key(const void* key, size_t klen) const {
-    // Seeded per store, so keys from the network cannot be chosen to collide.
-    return XXH3_64bits_withSeed(key, klen, seed_);
+uint64_t Store::hash_key(const void* key, size_t klen) const { return XXH3_64bits(key, klen); }
+
+uint64_t Store::tag_of(uint64_t h0) const {
+    // A keyed bijection of the cluster-wide hash: the table's probe order
+    // depends on a per-process secret, so keys sent by a remote party cannot
+    // be chosen to pile up in one probe run.
+    uint64_t x = h0 ^ seed_;
+    x ^= x >> 32;
+    x *= 0xd6e8feb86659fd93ull;
+    x ^= x >> 32;
+    x *= 0xd6e8feb86659fd93ull;
+    x ^= x >> 32;
+    return x;
 }
 
-Store::Shard& Store::shard_for(uint64_t hash) const {
-    return shard_count_ == 1 ? shards_[0] : shards_[hash >> shard_shift_];
+Store::Shard& Store::shard_for(uint64_t h0) const {
+    return shards_[(h0 >> 52) & (shard_count_ - 1)];
 }
 
 uint64_t Store::charge_estimate(size_t klen, size_t vlen) {
@@ -264,9 +314,9 @@ uint64_t entry_charge(const void* entry, const Value* value) {
     return n;
 }
 
-uint64_t entry_checksum(const void* key, size_t klen, Version v, uint64_t value_hash) {
+uint64_t entry_checksum(uint64_t h0, Version v, uint64_t value_hash) {
     unsigned char buf[32];
-    put_le64(buf, XXH3_64bits(key, klen));
+    put_le64(buf, h0);
     put_le64(buf + 8, v.hlc);
     put_le64(buf + 16, v.node);
     put_le64(buf + 24, value_hash);
@@ -296,8 +346,9 @@ bool Store::expired_at_read(const Entry& e) {
 // ---- reads ----
 
 Value* Store::get(const void* key, size_t klen) {
-    uint64_t h = hash_key(key, klen);
-    Shard& s = shard_for(h);
+    uint64_t h0 = hash_key(key, klen);
+    Shard& s = shard_for(h0);
+    uint64_t h = tag_of(h0);
     Value* dead = nullptr;
     Entry* dead_entry = nullptr;
     Value* out = nullptr;
@@ -339,8 +390,9 @@ Value* Store::get(const void* key, size_t klen) {
 
 int Store::get_copy(const void* key, size_t klen, void* buf, size_t* len) {
     constexpr size_t kCopyUnderLock = 4096;
-    uint64_t h = hash_key(key, klen);
-    Shard& s = shard_for(h);
+    uint64_t h0 = hash_key(key, klen);
+    Shard& s = shard_for(h0);
+    uint64_t h = tag_of(h0);
     Value* big = nullptr;
     {
         Guard g(s.lock);
@@ -372,8 +424,9 @@ int Store::get_copy(const void* key, size_t klen, void* buf, size_t* len) {
 }
 
 bool Store::contains(const void* key, size_t klen) {
-    uint64_t h = hash_key(key, klen);
-    Shard& s = shard_for(h);
+    uint64_t h0 = hash_key(key, klen);
+    Shard& s = shard_for(h0);
+    uint64_t h = tag_of(h0);
     Guard g(s.lock);
     size_t i = s.find(h, key, klen);
     Entry* e = i == kNpos ? nullptr : s.at(i);
@@ -381,8 +434,9 @@ bool Store::contains(const void* key, size_t klen) {
 }
 
 bool Store::metadata(const void* key, size_t klen, Metadata* out) {
-    uint64_t h = hash_key(key, klen);
-    Shard& s = shard_for(h);
+    uint64_t h0 = hash_key(key, klen);
+    Shard& s = shard_for(h0);
+    uint64_t h = tag_of(h0);
     Guard g(s.lock);
     size_t i = s.find(h, key, klen);
     Entry* e = i == kNpos ? nullptr : s.at(i);
@@ -404,11 +458,12 @@ bool Store::key_checksum(const void* key, size_t klen, uint64_t* out) {
 
 Applied Store::apply(const void* key, size_t klen, Value* value, Version version,
                      int64_t expires_ms, Origin origin, bool only_if_present) {
-    uint64_t h = hash_key(key, klen);
-    Shard& s = shard_for(h);
+    uint64_t h0 = hash_key(key, klen);
+    Shard& s = shard_for(h0);
+    uint64_t h = tag_of(h0);
     Value* old = nullptr;
     Applied result;
-    uint64_t sum = entry_checksum(key, klen, version, value->hash);
+    uint64_t sum = entry_checksum(h0, version, value->hash);
     {
         Guard g(s.lock);
         if (version <= s.floor) {
@@ -449,7 +504,7 @@ Applied Store::apply(const void* key, size_t klen, Value* value, Version version
                 e->version = version;
                 e->expires_ms = expires_ms;
                 e->updated_ms = now;
-                e->checksum = sum;
+                s.bucket_rechecksum(e, sum);
                 e->referenced = live;  // an update is a use; a revival starts cold
                 uint64_t charged = entry_charge(e, value);
                 s.bytes.add(charged - e->charged);
@@ -474,6 +529,7 @@ Applied Store::apply(const void* key, size_t klen, Value* value, Version version
                     throw std::bad_alloc();
                 }
                 e->hash = h;
+                e->h0 = h0;
                 e->value = value;
                 e->version = version;
                 e->expires_ms = expires_ms;
@@ -485,6 +541,7 @@ Applied Store::apply(const void* key, size_t klen, Value* value, Version version
                 e->referenced = 0;
                 std::memcpy(e->key(), key, klen);
                 s.link_newest(e);
+                s.bucket_link(e);
                 e->charged = entry_charge(e, value);
                 s.live.add();
                 s.bytes.add(e->charged);
@@ -508,8 +565,9 @@ Applied Store::apply(const void* key, size_t klen, Value* value, Version version
 }
 
 Applied Store::remove(const void* key, size_t klen, Version version, Origin origin, bool* was_live) {
-    uint64_t h = hash_key(key, klen);
-    Shard& s = shard_for(h);
+    uint64_t h0 = hash_key(key, klen);
+    Shard& s = shard_for(h0);
+    uint64_t h = tag_of(h0);
     Value* old = nullptr;
     Applied result;
     *was_live = false;
@@ -541,6 +599,7 @@ Applied Store::remove(const void* key, size_t klen, Version version, Origin orig
             }
             e->value = nullptr;
             e->version = version;
+            s.bucket_rechecksum(e, entry_checksum(h0, version, 0));
             e->referenced = 0;
             e->lookups = 0;
             e->updated_ms = now;
@@ -556,22 +615,26 @@ Applied Store::remove(const void* key, size_t klen, Version version, Origin orig
                 throw std::bad_alloc();
             }
             e->hash = h;
+            e->h0 = h0;
             e->value = nullptr;
             e->version = version;
             e->created_ms = e->updated_ms = now;
             e->last_lookup_ms = 0;
             e->lookups = 0;
-            e->checksum = 0;
+            e->checksum = entry_checksum(h0, version, 0);
             e->klen = static_cast<uint32_t>(klen);
             e->referenced = 0;
             std::memcpy(e->key(), key, klen);
             s.link_newest(e);
+            s.bucket_link(e);
             e->charged = entry_charge(e, nullptr);
             s.tombs.add();
             s.bytes.add(e->charged);
             bytes_.fetch_add(static_cast<int64_t>(e->charged), std::memory_order_relaxed);
         }
-        e->expires_ms = now + limits_.tombstone_ttl_ms;
+        // Absolute, from the delete's own time: every member collects the
+        // tombstone at the same moment, however late the delete reached it.
+        e->expires_ms = hlc_ms(version.hlc) + limits_.tombstone_ttl_ms;
         if (e->expires_ms < s.min_expiry) s.min_expiry = e->expires_ms;
         result = Applied::Updated;
         if (over_budget()) evict_from(s, e);
@@ -608,6 +671,7 @@ void Store::clear(Version version, Origin origin) {
                     }
                     s.bytes.sub(e->charged);
                     bytes_.fetch_sub(static_cast<int64_t>(e->charged), std::memory_order_relaxed);
+                    s.bucket_unlink(e);
                     dropped.push_back(e);
                 } else {
                     kept.push_back(e);
@@ -791,6 +855,48 @@ Stats Store::stats() const {
     }
     st.lookups = st.hits + st.misses;
     return st;
+}
+
+}  // namespace mccache::store
+
+namespace mccache::store {
+
+size_t Store::bucket_of(const void* key, size_t klen) {
+    return static_cast<size_t>(XXH3_64bits(key, klen) >> 52);
+}
+
+void Store::bucket_digests(uint64_t* out) const {
+    for (size_t si = 0; si < shard_count_; ++si) {
+        Shard& s = shards_[si];
+        Guard g(s.lock);
+        for (size_t j = 0; j < s.bucket_sum.size(); ++j) out[(j << shard_bits_) | si] = s.bucket_sum[j];
+    }
+}
+
+std::vector<Store::KeyVersion> Store::list_bucket(size_t bucket) const {
+    std::vector<KeyVersion> out;
+    if (bucket >= kBuckets) return out;
+    Shard& s = shards_[bucket & (shard_count_ - 1)];
+    int64_t now = clock_.now_ms();
+    Guard g(s.lock);
+    for (Entry* e = s.bucket_head[bucket >> shard_bits_]; e; e = e->bucket_next) {
+        if (e->value && e->expires_ms >= 0 && now >= e->expires_ms) continue;
+        out.push_back(KeyVersion{std::string(e->key_view()), e->version, e->value == nullptr});
+    }
+    return out;
+}
+
+bool Store::export_entry(const void* key, size_t klen, Exported* out) const {
+    uint64_t h0 = hash_key(key, klen);
+    Shard& s = shard_for(h0);
+    uint64_t h = tag_of(h0);
+    Guard g(s.lock);
+    size_t i = s.find(h, key, klen);
+    if (i == kNpos) return false;
+    Entry* e = s.at(i);
+    if (e->value && e->expires_ms >= 0 && clock_.now_ms() >= e->expires_ms) return false;
+    *out = Exported{value_ref(e->value), e->version, e->expires_ms};
+    return true;
 }
 
 }  // namespace mccache::store

@@ -132,11 +132,35 @@ public:
     // documentation and tests; the store charges real allocation sizes).
     static uint64_t charge_estimate(size_t klen, size_t vlen);
 
+    // ---- anti-entropy ----
+    // Every key falls in one of kBuckets buckets by the top bits of its
+    // cluster-wide hash; a bucket's digest is the sum of the checksums of its
+    // entries, tombstones included (a tombstone's value hash is 0).
+    static constexpr size_t kBuckets = 4096;
+    static size_t bucket_of(const void* key, size_t klen);
+    void bucket_digests(uint64_t* out /* kBuckets */) const;
+    struct KeyVersion {
+        std::string key;
+        Version version;
+        bool tombstone;
+    };
+    // The keys of one bucket with their versions (expired entries left out).
+    std::vector<KeyVersion> list_bucket(size_t bucket) const;
+    // A copy of an entry for repair: value reference (nullptr for a
+    // tombstone), version and expiry. False if the key is unknown or expired.
+    struct Exported {
+        Value* value;
+        Version version;
+        int64_t expires_ms;
+    };
+    bool export_entry(const void* key, size_t klen, Exported* out) const;
+
     struct Shard;  // internal
 
 private:
     struct Entry;
     uint64_t hash_key(const void* key, size_t klen) const;
+    uint64_t tag_of(uint64_t h0) const;
     Shard& shard_for(uint64_t hash) const;
     bool over_budget() const;
     void evict_from(Shard& shard, Entry* keep);
@@ -149,7 +173,7 @@ private:
     const Clock& clock_;
     uint64_t seed_;
     size_t shard_count_;
-    unsigned shard_shift_;
+    unsigned shard_bits_;
     std::unique_ptr<Shard[]> shards_;
     std::atomic<int64_t> entries_{0};
     std::atomic<int64_t> bytes_{0};
