@@ -609,7 +609,7 @@ MCCACHE_API int mccache_len(mccache_cache_t *cache, size_t *out);
 MCCACHE_API int mccache_clear(mccache_cache_t *cache);
 
 /** Metadata of one entry; set `struct_version` to #MCCACHE_METADATA_VERSION. */
-typedef struct mccache_metadata {
+typedef struct mccache_metadata_s {
     uint32_t struct_version;  /**< In: #MCCACHE_METADATA_VERSION. */
     uint32_t reserved0;
     uint64_t version_hlc;     /**< Version: 48-bit milliseconds << 16 | 16-bit counter. */
@@ -792,11 +792,12 @@ typedef enum mccache_event_type {
 /** Where a change came from. */
 typedef enum mccache_event_origin {
     MCCACHE_ORIGIN_LOCAL = 0,  /**< A call on this node. */
-    MCCACHE_ORIGIN_REMOTE = 1  /**< A write replicated from another member. */
+    MCCACHE_ORIGIN_REMOTE = 1, /**< A write replicated from another member. */
+    MCCACHE_ORIGIN_REPAIR = 2  /**< Anti-entropy found this member incoherent and repaired it. */
 } mccache_event_origin;
 
 /** One change, borrowed for the duration of the callback. */
-typedef struct mccache_event {
+typedef struct mccache_event_s {
     uint32_t struct_size;          /**< sizeof(mccache_event_t) of the library; fields may be appended. */
     int32_t type;                  /**< A #mccache_event_type. */
     int32_t origin;                /**< A #mccache_event_origin. */
@@ -840,6 +841,144 @@ typedef void (*mccache_change_cb)(const mccache_event_t *event, void *opaque);
  */
 MCCACHE_API int mccache_on_change(mccache_cache_t *cache, mccache_change_cb cb, void *opaque,
                                   void (*opaque_free)(void *));
+/** @} */
+
+/* ------------------------------------------------------------------------ */
+/** @name Cluster
+ *
+ * Every node joins its cluster when it opens (see `transport` in
+ * `docs/CONFIG.md`): writes replicate to every member, and each cache
+ * applies remote writes by its `cache_mode`. The calls below observe and
+ * steer that. @{ */
+
+/** What happened to a member. */
+typedef enum mccache_member_event {
+    MCCACHE_MEMBER_JOINED = 1,    /**< First heard from. */
+    MCCACHE_MEMBER_LEFT = 2,      /**< Said goodbye (closed cleanly). */
+    MCCACHE_MEMBER_DOWN = 3,      /**< Silent for `member_timeout`. */
+    MCCACHE_MEMBER_RECOVERED = 4, /**< Heard from again after being down or gone. */
+    MCCACHE_MEMBER_RESTARTED = 5  /**< Came back with a new incarnation (a restart). */
+} mccache_member_event;
+
+/** One membership change, borrowed for the duration of the callback. */
+typedef struct mccache_member_s {
+    uint32_t struct_size;   /**< sizeof(mccache_member_t) of the library; fields may be appended. */
+    int32_t event;          /**< A #mccache_member_event. */
+    uint64_t node_id;       /**< The member's id. */
+    uint64_t incarnation;   /**< Random per start of that member. */
+    const char *address;    /**< "ip:port" of its unicast socket. */
+    int64_t last_seen_ms;   /**< Unix ms of the last datagram from it. */
+} mccache_member_t;
+
+/**
+ * @brief A membership callback.
+ * @param member The change; borrowed for the call.
+ * @param opaque The pointer given at registration.
+ */
+typedef void (*mccache_member_cb)(const mccache_member_t *member, void *opaque);
+
+/**
+ * @brief Be told when members join, leave, go down, recover or restart (replaces an earlier registration).
+ * @param node The node.
+ * @param cb The callback, or NULL to unregister.
+ * @param opaque Passed to @p cb.
+ * @param opaque_free Called exactly once with @p opaque after the last call to @p cb
+ *        (on replacement or close), or at once if this function fails (except
+ *        for #MCCACHE_EINVAL on @p node). May be NULL.
+ * @returns #MCCACHE_OK, #MCCACHE_EINVAL, #MCCACHE_ECLOSED.
+ * Thread-safety: safe from any thread.
+ * Ownership: the library owns @p opaque until it calls @p opaque_free.
+ * Callback context: @p cb runs on the node's loop thread; it must not block.
+ */
+MCCACHE_API int mccache_on_member(mccache_t *node, mccache_member_cb cb, void *opaque,
+                                  void (*opaque_free)(void *));
+
+/**
+ * @brief The members this node knows, as JSON.
+ *
+ * Shape: `{"self":{"id":HEX,"address":"ip:port"},"members":[{"id":HEX,
+ * "address":"ip:port","state":"alive|down|left","last_seen_ms":N}]}`.
+ * @param node The node.
+ * @param[out] out Receives the JSON string.
+ * @returns #MCCACHE_OK, #MCCACHE_EINVAL, #MCCACHE_ECLOSED, #MCCACHE_ENOMEM.
+ * Thread-safety: safe from any thread (it waits briefly for the loop thread).
+ * Ownership: the caller frees `*out` with mccache_free().
+ * Callback context: may be called from callbacks.
+ */
+MCCACHE_API int mccache_members_json(mccache_t *node, char **out);
+
+/**
+ * @brief Start an anti-entropy round with every member now (McCache's pulse, on demand).
+ *
+ * Returns at once; the repairs follow asynchronously. Rounds also run every
+ * `cache_pulse`, and with any member that joins or recovers.
+ * @param node The node.
+ * @returns #MCCACHE_OK, #MCCACHE_EINVAL, #MCCACHE_ECLOSED.
+ * Thread-safety: safe from any thread.
+ * Ownership: none.
+ * Callback context: may be called from callbacks.
+ */
+MCCACHE_API int mccache_sync(mccache_t *node);
+
+/** What a cluster-wide request asks every member for. */
+typedef enum mccache_query_kind {
+    MCCACHE_QUERY_METRICS = 1,   /**< Each member's mccache_metrics_json(). */
+    MCCACHE_QUERY_CHECKSUMS = 2  /**< `{"node":HEX,"caches":{"NAME":{"checksum":HEX,"entries":N}}}`. */
+} mccache_query_kind;
+
+/**
+ * @brief A reply to a cluster-wide request.
+ * @param member_id The answering member (this node answers too), or 0 for the
+ *        final call that says the request is over (timeout, or every live
+ *        member answered); then @p json is NULL.
+ * @param json The member's answer; borrowed for the call.
+ * @param opaque The pointer given with the request.
+ */
+typedef void (*mccache_reply_cb)(uint64_t member_id, const char *json, void *opaque);
+
+/**
+ * @brief Ask every member for its metrics or checksums; answers arrive by callback.
+ *
+ * @p cb runs once per answer, then once more with member 0 when every live
+ * member has answered or @p timeout_ms has passed; then @p opaque_free runs.
+ * @param node The node.
+ * @param kind A #mccache_query_kind.
+ * @param cache For checksums: one cache's name, or NULL for every cache.
+ * @param timeout_ms How long to wait for answers: 1 to 60000. Precision is
+ *        `heartbeat_interval`.
+ * @param cb The reply callback.
+ * @param opaque Passed to @p cb.
+ * @param opaque_free Called exactly once after the final call (or at once
+ *        if this function fails, except for #MCCACHE_EINVAL on @p node). May be NULL.
+ * @returns #MCCACHE_OK, #MCCACHE_EINVAL, #MCCACHE_ECLOSED.
+ * Thread-safety: safe from any thread.
+ * Ownership: the library owns @p opaque until it calls @p opaque_free.
+ * Callback context: @p cb runs on the node's loop thread; if the node closes
+ *        first, the final call happens during mccache_close().
+ */
+MCCACHE_API int mccache_cluster_request(mccache_t *node, int kind, const char *cache,
+                                        int timeout_ms, mccache_reply_cb cb, void *opaque,
+                                        void (*opaque_free)(void *));
+
+/**
+ * @brief Ask every member and wait: the answers as one JSON object.
+ *
+ * Shape: `{"replies":{"HEX-ID":ANSWER,...},"members":N}` where N is the
+ * number of members (this one included) that were alive when asked.
+ * @param node The node.
+ * @param kind A #mccache_query_kind.
+ * @param cache As for mccache_cluster_request().
+ * @param timeout_ms As for mccache_cluster_request().
+ * @param[out] out Receives the JSON string.
+ * @returns #MCCACHE_OK (even if some member did not answer: compare the
+ *          count of replies with "members"), #MCCACHE_EINVAL, #MCCACHE_ECLOSED,
+ *          #MCCACHE_EBUSY from this node's own callbacks, #MCCACHE_ENOMEM.
+ * Thread-safety: safe from any thread; blocks the caller up to @p timeout_ms.
+ * Ownership: the caller frees `*out` with mccache_free().
+ * Callback context: not from this node's callbacks (it would wait on itself).
+ */
+MCCACHE_API int mccache_cluster_collect(mccache_t *node, int kind, const char *cache,
+                                        int timeout_ms, char **out);
 /** @} */
 
 MCCACHE_END_DECL

@@ -75,10 +75,19 @@ int put_one(const char* fn, Cache& cache, const void* key, size_t klen, const vo
     if (!v) return fail(MCCACHE_ENOMEM, std::string(fn) + ": out of memory");
     mccache::node::Node& node = cache.node();
     Version version{node.hlc().tick(), node.id()};
+    bool replicate = node.replicating();
+    if (replicate) mccache::store::value_ref(v);  // the replication queue's reference
     // A Stale result means a racing write or clear on another thread took a
     // newer version first: in version order this put came before it, so it
     // was applied and then superseded. That is success, not an error.
-    cache.store().apply(key, klen, v, version, expires_ms, Origin::Local);
+    mccache::store::Applied r = cache.store().apply(key, klen, v, version, expires_ms, Origin::Local);
+    if (!replicate) return MCCACHE_OK;
+    if (r == mccache::store::Applied::Stale) {
+        mccache::store::value_unref(v);
+        return MCCACHE_OK;
+    }
+    node.replicate({mccache::wire::Op::Put, cache.name(),
+                    std::string(static_cast<const char*>(key), klen), v, version, expires_ms});
     (void)fn;
     return MCCACHE_OK;
 }
@@ -196,8 +205,13 @@ MCCACHE_API int mccache_delete(mccache_cache_t* c, const void* key, size_t klen)
         // Stale: a racing write took a newer version first, so in version
         // order this delete came before it and found whatever was there;
         // report it as not found, like a delete of an absent key.
-        cache.store().remove(key, klen, Version{node.hlc().tick(), node.id()}, Origin::Local,
-                             &was_live);
+        Version version{node.hlc().tick(), node.id()};
+        mccache::store::Applied r = cache.store().remove(key, klen, version, Origin::Local, &was_live);
+        // Even a delete of an absent key replicates: its tombstone must beat
+        // older writes still on their way to other members.
+        if (r != mccache::store::Applied::Stale && node.replicating())
+            node.replicate({mccache::wire::Op::Delete, cache.name(),
+                            std::string(static_cast<const char*>(key), klen), nullptr, version, -1});
         return was_live ? MCCACHE_OK : not_found("mccache_delete");
     });
 }
@@ -223,7 +237,10 @@ MCCACHE_API int mccache_clear(mccache_cache_t* c) {
     return guarded("mccache_clear", [&]() -> int {
         MCCACHE_ENTER_CACHE("mccache_clear", c);
         mccache::node::Node& node = cache.node();
-        cache.store().clear(Version{node.hlc().tick(), node.id()}, Origin::Local);
+        Version version{node.hlc().tick(), node.id()};
+        cache.store().clear(version, Origin::Local);
+        if (node.replicating())
+            node.replicate({mccache::wire::Op::Clear, cache.name(), std::string(), nullptr, version, -1});
         return MCCACHE_OK;
     });
 }

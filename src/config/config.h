@@ -44,6 +44,13 @@ struct NodeSettings {
     int log_level = 0;         // MCCACHE_LOG_*
     uint64_t max_key_size = 0, max_value_size = 0;
     uint64_t event_queue_max = 0;
+    uint16_t listen_port = 0;
+    std::string transport_mode;  // "multicast", "unicast" or "none" (auto resolved)
+    int64_t heartbeat_ms = 0, member_timeout_ms = 0, nack_delay_ms = 0, reassembly_timeout_ms = 0;
+    uint64_t retransmit_buffer = 0, reassembly_buffer = 0, send_queue_max = 0;
+    int fault_drop = 0, fault_drop_recv = 0, fault_duplicate = 0, fault_delay = 0;
+    int64_t fault_delay_max_ms = 0;
+    uint64_t fault_seed = 0;
     uint32_t store_shards = 0;  // 0 = auto
     CacheSettings cache_defaults;
     std::map<std::string, CacheSettings, std::less<>> caches;  // per-cache overrides, fully resolved

@@ -90,6 +90,28 @@ Status Config::resolve(NodeSettings* out) const {
     n.max_key_size = get("max_key_size").num;
     n.max_value_size = get("max_value_size").num;
     n.event_queue_max = get("event_queue_max").num;
+    n.listen_port = static_cast<uint16_t>(get("listen_port").num);
+    switch (get("transport").num) {
+        case 1: n.transport_mode = "multicast"; break;
+        case 2: n.transport_mode = "unicast"; break;
+        case 3: n.transport_mode = "none"; break;
+        default: n.transport_mode = n.peer_list.empty() ? "multicast" : "unicast"; break;
+    }
+    if (n.transport_mode == "unicast" && n.peer_list.empty())
+        return Error(MCCACHE_ECONFIG, "transport: unicast needs peers (host:port,...); none are set");
+    n.heartbeat_ms = static_cast<int64_t>(get("heartbeat_interval").num);
+    n.member_timeout_ms = static_cast<int64_t>(get("member_timeout").num);
+    n.nack_delay_ms = static_cast<int64_t>(get("nack_delay").num);
+    n.reassembly_timeout_ms = static_cast<int64_t>(get("reassembly_timeout").num);
+    n.retransmit_buffer = get("retransmit_buffer").num;
+    n.reassembly_buffer = get("reassembly_buffer").num;
+    n.send_queue_max = get("send_queue_max").num;
+    n.fault_drop = static_cast<int>(get("fault_drop").num);
+    n.fault_drop_recv = static_cast<int>(get("fault_drop_recv").num);
+    n.fault_duplicate = static_cast<int>(get("fault_duplicate").num);
+    n.fault_delay = static_cast<int>(get("fault_delay").num);
+    n.fault_delay_max_ms = static_cast<int64_t>(get("fault_delay_max").num);
+    n.fault_seed = get("fault_seed").num;
     n.store_shards = static_cast<uint32_t>(get("store_shards").num);
 
     auto cache_settings = [&](std::string_view cache) {

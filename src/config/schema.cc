@@ -20,6 +20,7 @@ constexpr uint64_t kMiB = 1024 * kKiB;
 constexpr uint64_t kTiB = 1024 * 1024 * kMiB;
 
 constexpr EnumValue kLogFormats[] = {{"text", 0}, {"json", 1}};
+constexpr EnumValue kTransports[] = {{"auto", 0}, {"multicast", 1}, {"unicast", 2}, {"none", 3}};
 // Values are MCCACHE_LOG_*; "warning" is accepted for people used to syslog names.
 constexpr EnumValue kLogLevels[] = {
     {"error", 0}, {"warn", 1}, {"warning", 1}, {"info", 2}, {"debug", 3}};
@@ -55,8 +56,9 @@ const Setting kSettings[] = {
      "no encryption. Never shown back: reads as \"(set)\" or \"\".",
      true},
     // --- node: timers ----------------------------------------------------------
-    {"cache_pulse", Type::Duration, Scope::Node, "1m", 1 * kSec, 1 * kDay, {},
-     "Period of the heartbeat and anti-entropy round."},
+    {"cache_pulse", Type::Duration, Scope::Node, "30s", 100 * kMs, 1 * kDay, {},
+     "Period of the anti-entropy round (McCache's pulse): each member publishes its "
+     "digests and repairs what differs."},
     {"callback_win", Type::Duration, Scope::Node, "0", 0, 1 * kDay, {},
      "McCache's lookup window: when > 0, change callbacks only report keys looked up on "
      "this node within this time before the change. 0 reports every change."},
@@ -72,6 +74,44 @@ const Setting kSettings[] = {
      "Format of log lines: text, or json (one object per line)."},
     {"log_level", Type::Enum, Scope::Node, "warn", 0, 0, kLogLevels,
      "Most verbose level that is logged."},
+    {"transport", Type::Enum, Scope::Node, "auto", 0, 0, kTransports,
+     "How members reach each other: multicast (the group), unicast (the peers list), none "
+     "(a purely local cache), or auto: unicast when peers is set, else multicast."},
+    {"listen_port", Type::Int, Scope::Node, "0", 0, 65535, {},
+     "UDP port of this node's unicast socket (replies, repairs, and all traffic when peers "
+     "is set). 0 picks a free port; with peers, set it to this node's own entry."},
+    // --- node: reliability and membership ----------------------------------------
+    {"heartbeat_interval", Type::Duration, Scope::Node, "250ms", 10 * kMs, 1 * kMin, {},
+     "Period of heartbeats, which carry the last sequence number so a lost tail is noticed."},
+    {"member_timeout", Type::Duration, Scope::Node, "3s", 50 * kMs, 1 * kHour, {},
+     "A member silent this long is declared down; one that comes back is resynchronised "
+     "by anti-entropy at once."},
+    {"nack_delay", Type::Duration, Scope::Node, "5ms", 1 * kMs, 10 * kSec, {},
+     "How long a receiver waits for a missing message before asking for it again."},
+    {"retransmit_buffer", Type::Size, Scope::Node, "16MiB", 64 * kKiB, 4096 * kMiB, {},
+     "Bytes of sent messages kept for retransmission; older gaps are repaired by "
+     "anti-entropy instead."},
+    {"reassembly_buffer", Type::Size, Scope::Node, "64MiB", 1 * kMiB, 4096 * kMiB, {},
+     "Bytes held for partly received fragmented messages, across all senders."},
+    {"reassembly_timeout", Type::Duration, Scope::Node, "5s", 10 * kMs, 10 * kMin, {},
+     "A fragmented message still incomplete after this long is dropped (and repaired)."},
+    {"send_queue_max", Type::Size, Scope::Node, "64MiB", 64 * kKiB, 4096 * kMiB, {},
+     "Bytes of writes waiting for the loop thread. Past this, a write is applied locally "
+     "and reaches the peers by anti-entropy (counted as send_queue_overflow)."},
+    // --- node: fault injection (tests only) ---------------------------------------
+    {"fault_drop", Type::Int, Scope::Node, "0", 0, 100, {},
+     "Tests only: percentage of outgoing datagrams dropped."},
+    {"fault_drop_recv", Type::Int, Scope::Node, "0", 0, 100, {},
+     "Tests only: percentage of incoming datagrams dropped."},
+    {"fault_duplicate", Type::Int, Scope::Node, "0", 0, 100, {},
+     "Tests only: percentage of outgoing datagrams sent twice."},
+    {"fault_delay", Type::Int, Scope::Node, "0", 0, 100, {},
+     "Tests only: percentage of outgoing datagrams held back (reordering them)."},
+    {"fault_delay_max", Type::Duration, Scope::Node, "20ms", 1 * kMs, 10 * kSec, {},
+     "Tests only: the longest hold of a delayed datagram."},
+    {"fault_seed", Type::Int, Scope::Node, "0", 0, UINT64_MAX, {},
+     "Tests only: seed of the fault injector, so a failing run can be replayed. 0 picks one "
+     "(and logs it)."},
     // --- node: limits ------------------------------------------------------------
     {"max_key_size", Type::Size, Scope::Node, "4KiB", 1, 1 * kMiB, {},
      "Largest key accepted; a longer key is an error (MCCACHE_ETOOBIG)."},
@@ -82,7 +122,8 @@ const Setting kSettings[] = {
      "Change events queued for a slow callback before further events are dropped and "
      "counted."},
     {"store_shards", Type::Int, Scope::Node, "0", 0, 1024, {},
-     "Lock shards per cache: 0 picks from the number of CPUs, else a power of two.",
+     "Lock shards per cache: 0 picks from cache_max (one per 4096 entries, up to 64), "
+     "else a power of two.",
      false, nullptr, nullptr, Check::PowerOfTwoOrZero},
     // --- per cache ---------------------------------------------------------------
     {"cache_ttl", Type::Duration, Scope::Cache, "1h", 0, 3650 * kDay, {},

@@ -88,6 +88,29 @@ Status Node::start() {
     }
     uint64_t period = static_cast<uint64_t>(settings_.housekeeper_ms);
     uv_timer_start(&housekeeper_, &Node::on_timer, period, period);
+    cluster_ = std::make_unique<cluster::Cluster>(*this);
+    cluster_->on_member = [this](const cluster::Member& m, int event) {
+        if (!member_cb_.cb) return;
+        std::string addr = m.addr.to_string();
+        mccache_member_t info{};
+        info.struct_size = sizeof info;
+        info.event = event;
+        info.node_id = m.id;
+        info.incarnation = m.incarnation;
+        info.address = addr.c_str();
+        info.last_seen_ms = m.last_seen_ms;
+        member_cb_.cb(&info, member_cb_.opaque);
+    };
+    Status cs = cluster_->start(&loop_);
+    if (!cs.ok()) {
+        // Let the loop finish closing what was opened, then give up.
+        uv_close(reinterpret_cast<uv_handle_t*>(&wake_), nullptr);
+        uv_close(reinterpret_cast<uv_handle_t*>(&housekeeper_), nullptr);
+        uv_run(&loop_, UV_RUN_DEFAULT);
+        uv_loop_close(&loop_);
+        cluster_.reset();
+        return cs;
+    }
     std::promise<std::thread::id> ready;
     auto ready_future = ready.get_future();
     thread_ = std::thread([this, &ready] {
@@ -134,6 +157,8 @@ void Node::close() {
         cache->store().set_events(false, 0);
         cache->callback_.release();
     }
+    member_cb_.release();
+    cluster_.reset();
     log_.set_callback(nullptr, nullptr, nullptr);
 }
 
@@ -151,12 +176,14 @@ void Node::post(std::function<void()> task) {
 void Node::on_async(uv_async_t* handle) {
     Node* self = static_cast<Node*>(handle->data);
     self->drain();
+    self->cluster_->flush();
     bool stop;
     {
         std::lock_guard<std::mutex> lock(self->queue_mu_);
         stop = self->stopping_;
     }
     if (stop) {
+        self->cluster_->stop();
         uv_timer_stop(&self->housekeeper_);
         uv_close(reinterpret_cast<uv_handle_t*>(&self->housekeeper_), nullptr);
         uv_close(reinterpret_cast<uv_handle_t*>(&self->wake_), nullptr);
@@ -246,6 +273,77 @@ Status Node::open_cache(const std::string& name, Cache** out, bool* created) {
     return Status::Ok();
 }
 
+Cache* Node::find_cache(std::string_view name) {
+    std::lock_guard<std::mutex> lock(caches_mu_);
+    auto it = caches_.find(name);
+    return it == caches_.end() ? nullptr : it->second.get();
+}
+
+Cache* Node::find_or_open_cache(std::string_view name) {
+    constexpr size_t kMaxCaches = 4096;  // names from the network must not grow without bound
+    if (Cache* c = find_cache(name)) return c;
+    {
+        std::lock_guard<std::mutex> lock(caches_mu_);
+        if (caches_.size() >= kMaxCaches) return nullptr;
+    }
+    Cache* c = nullptr;
+    bool created = false;
+    if (!open_cache(std::string(name), &c, &created).ok()) return nullptr;
+    if (created)
+        log_.log(MCCACHE_LOG_INFO, "cache \"%.*s\" opened by a peer", static_cast<int>(name.size()),
+                 name.data());
+    return c;
+}
+
+void Node::replicate(cluster::Outgoing out) {
+    std::lock_guard<std::mutex> lock(queue_mu_);
+    if (stopping_) {
+        store::value_unref(out.value);
+        return;
+    }
+    cluster_->publish(std::move(out));
+    uv_async_send(&wake_);
+}
+
+void Node::run_on_loop(const std::function<void()>& fn) {
+    if (on_loop_thread()) {
+        fn();
+        return;
+    }
+    auto done = std::make_shared<std::promise<void>>();
+    auto fut = done->get_future();
+    post([&fn, done] {
+        fn();
+        done->set_value();
+    });
+    fut.wait();
+}
+
+void Node::set_member_callback(MemberCallback cb) {
+    auto holder = std::make_shared<MemberCallback>(cb);
+    post([this, holder] {
+        member_cb_.release();
+        member_cb_ = *holder;
+        *holder = {};
+    });
+}
+
+std::string Node::checksums_json(std::string_view only) {
+    JsonPtr root(cJSON_CreateObject(), cJSON_Delete);
+    if (!root) throw std::bad_alloc();
+    if (!cJSON_AddStringToObject(root.get(), "node", hex64(id_).c_str())) throw std::bad_alloc();
+    cJSON* caches = cJSON_AddObjectToObject(root.get(), "caches");
+    if (!caches) throw std::bad_alloc();
+    for_each_cache([&](Cache& c) {
+        if (!only.empty() && c.name() != only) return;
+        cJSON* o = cJSON_AddObjectToObject(caches, c.name().c_str());
+        if (!o || !cJSON_AddStringToObject(o, "checksum", hex64(c.store().checksum()).c_str()))
+            throw std::bad_alloc();
+        add_num(o, "entries", c.store().size());
+    });
+    return print_json(root.get());
+}
+
 void Node::for_each_cache(const std::function<void(Cache&)>& fn) {
     std::vector<Cache*> list;
     {
@@ -310,6 +408,65 @@ void fill_cache_metrics(cJSON* o, Cache& c) {
     if (!cJSON_AddStringToObject(o, "checksum", hex64(c.store().checksum()).c_str()))
         throw std::bad_alloc();
 }
+
+void fill_cluster_metrics(cJSON* root, const cluster::Cluster& c) {
+    cJSON* o = cJSON_AddObjectToObject(root, "cluster");
+    if (!o) throw std::bad_alloc();
+    const cluster::Metrics& m = c.metrics();
+    const transport::Counters& t = c.transport().counters();
+    auto num = [&](const char* k, uint64_t v) { add_num(o, k, v); };
+    auto get = [](const std::atomic<uint64_t>& a) { return a.load(std::memory_order_relaxed); };
+    if (!cJSON_AddStringToObject(o, "address", c.transport().local().to_string().c_str()))
+        throw std::bad_alloc();
+    num("members_alive", get(m.members_alive));
+    num("packets_out", t.packets_out);
+    num("bytes_out", t.bytes_out);
+    num("packets_in", t.packets_in);
+    num("bytes_in", t.bytes_in);
+    num("send_errors", t.send_errors);
+    num("records_sent", get(m.records_sent));
+    num("records_received", get(m.records_received));
+    num("data_messages_sent", get(m.data_messages_sent));
+    num("data_messages_received", get(m.data_messages_received));
+    uint64_t msgs = get(m.data_messages_sent);
+    double per = msgs ? static_cast<double>(get(m.records_sent)) / static_cast<double>(msgs) : 0.0;
+    if (!cJSON_AddNumberToObject(o, "records_per_message", per)) throw std::bad_alloc();
+    num("fragments_sent", get(m.fragments_sent));
+    num("fragments_received", get(m.fragments_received));
+    num("nacks_sent", get(m.nacks_sent));
+    num("nacks_received", get(m.nacks_received));
+    num("retransmits", get(m.retransmits));
+    num("duplicates", get(m.duplicates));
+    num("gaps_unrepairable", get(m.gaps_unrepairable));
+    num("gone_sent", get(m.gone_sent));
+    num("stale_records", get(m.stale_records));
+    num("send_queue_overflow", get(m.send_queue_overflow));
+    num("reassembly_dropped", get(m.reassembly_dropped));
+    num("ae_rounds", get(m.ae_rounds));
+    num("ae_digests_received", get(m.ae_digests_received));
+    num("ae_buckets_compared", get(m.ae_buckets_compared));
+    num("ae_keys_repaired", get(m.ae_keys_repaired));
+    num("ae_keys_pulled", get(m.ae_keys_pulled));
+    uint64_t samples = get(m.lag_samples);
+    double avg = samples ? static_cast<double>(get(m.lag_sum_ms)) / static_cast<double>(samples) : 0.0;
+    if (!cJSON_AddNumberToObject(o, "replication_lag_avg_ms", avg)) throw std::bad_alloc();
+    num("replication_lag_max_ms", get(m.lag_max_ms));
+    cJSON* rej = cJSON_AddObjectToObject(o, "rejected");
+    if (!rej) throw std::bad_alloc();
+    add_num(rej, "malformed", get(m.rejected_malformed));
+    add_num(rej, "bad_checksum", get(m.rejected_checksum));
+    add_num(rej, "wrong_cluster", get(m.rejected_cluster));
+    add_num(rej, "unknown_version", get(m.rejected_version));
+    add_num(rej, "oversize", get(m.rejected_oversize));
+    add_num(rej, "records", get(m.rejected_records));
+    cJSON* f = cJSON_AddObjectToObject(o, "faults");
+    if (!f) throw std::bad_alloc();
+    add_num(f, "dropped_out", t.fault_dropped_out);
+    add_num(f, "dropped_in", t.fault_dropped_in);
+    add_num(f, "duplicated", t.fault_duplicated);
+    add_num(f, "delayed", t.fault_delayed);
+}
+
 }  // namespace
 
 std::string Node::config_json() const {
@@ -371,6 +528,7 @@ std::string Node::metrics_json() {
     add_num(node, "housekeeper_runs", counters_.housekeeper_runs.load(std::memory_order_relaxed));
     add_num(node, "housekeeper_removed",
             counters_.housekeeper_removed.load(std::memory_order_relaxed));
+    if (cluster_) fill_cluster_metrics(root.get(), *cluster_);
     return print_json(root.get());
 }
 

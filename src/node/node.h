@@ -16,6 +16,7 @@
 #include <thread>
 #include <vector>
 
+#include "cluster/cluster.h"
 #include "common/status.h"
 #include "config/config.h"
 #include "obs/log.h"
@@ -62,6 +63,18 @@ private:
     ChangeCallback callback_;  // touched only on the loop thread (or at close)
 };
 
+// The membership callback registration.
+struct MemberCallback {
+    mccache_member_cb cb = nullptr;
+    void* opaque = nullptr;
+    void (*opaque_free)(void*) = nullptr;
+
+    void release() {
+        if (opaque_free) opaque_free(opaque);
+        *this = {};
+    }
+};
+
 struct NodeCounters {
     std::atomic<uint64_t> events_queued{0}, events_delivered{0}, events_dropped{0};
     std::atomic<uint64_t> housekeeper_runs{0}, housekeeper_removed{0};
@@ -87,6 +100,25 @@ public:
 
     // Opens or finds a cache. `created` tells whether this call made it.
     Status open_cache(const std::string& name, Cache** out, bool* created);
+    // For names that arrive from the network: nullptr past the cache limit.
+    Cache* find_or_open_cache(std::string_view name);
+    Cache* find_cache(std::string_view name);
+
+    // Replication of a local write (any thread). Takes over `out.value`'s reference.
+    void replicate(cluster::Outgoing out);
+    bool replicating() const { return cluster_ && cluster_->transport().enabled(); }
+    cluster::Cluster& cluster() { return *cluster_; }
+
+    // Runs `fn` on the loop thread later (or at close, on the closing thread).
+    void post_task(std::function<void()> task) { post(std::move(task)); }
+    // Runs `fn` on the loop thread and waits for it (directly when already there).
+    void run_on_loop(const std::function<void()>& fn);
+    void set_member_callback(MemberCallback cb);
+    // Tests only: change injected packet loss while running.
+    void set_faults(int drop, int drop_recv) {
+        run_on_loop([&] { cluster_->transport().set_faults(drop, drop_recv); });
+    }
+    std::string checksums_json(std::string_view cache);
     void for_each_cache(const std::function<void(Cache&)>& fn);
 
     // Registers a change callback; the previous one is released on the loop.
@@ -147,6 +179,8 @@ private:
     bool closed_ = false;
 
     NodeCounters counters_;
+    std::unique_ptr<cluster::Cluster> cluster_;
+    MemberCallback member_cb_;  // loop thread only
 };
 
 }  // namespace mccache::node

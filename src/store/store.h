@@ -30,7 +30,7 @@ struct Limits {
 };
 
 enum class EventType : int { Insert = 1, Update = 2, Delete = 3, Evict = 4, Expire = 5 };
-enum class Origin : int { Local = 0, Remote = 1 };
+enum class Origin : int { Local = 0, Remote = 1, Repair = 2 };
 
 // What the store reports to its listener. Borrowed for the call: the
 // listener copies the key and takes its own value reference if it keeps them.

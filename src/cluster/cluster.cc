@@ -1,0 +1,667 @@
+#include "cluster/cluster.h"
+
+#include <algorithm>
+#include <cinttypes>
+#include <random>
+
+#include "node/node.h"
+
+namespace mccache::cluster {
+
+namespace {
+
+constexpr uint64_t kWindow = 1 << 16;  // seqs tracked above the high-water mark
+constexpr int kMaxNackTries = 8;
+constexpr size_t kMaxRangesPerNack = 64;
+constexpr size_t kMaxResendPerNack = 2048;
+
+uint64_t random_incarnation() {
+    std::random_device rd;
+    uint64_t v = 0;
+    while (v == 0) v = (static_cast<uint64_t>(rd()) << 32) ^ rd();
+    return v;
+}
+
+}  // namespace
+
+Cluster::Cluster(node::Node& node) : node_(node) {}
+
+Cluster::~Cluster() {
+    for (auto& o : queue_) store::value_unref(o.value);
+}
+
+int64_t Cluster::now() const { return node_.clock().now_ms(); }
+
+size_t Cluster::payload_capacity() const {
+    // Room for the larger trailer always, so the size does not depend on
+    // whether the cluster has a key.
+    return node_.settings().packet_mtu - wire::kHeaderSize - wire::kTagSize;
+}
+
+Status Cluster::start(uv_loop_t* loop) {
+    loop_ = loop;
+    const config::NodeSettings& st = node_.settings();
+    cluster_id_ = wire::cluster_id(st.cluster_name);
+    incarnation_ = random_incarnation();
+    started_ms_ = static_cast<uint64_t>(now());
+    Status s = udp_.open(loop, st, st.transport_mode,
+                         [this](const unsigned char* d, size_t n, const transport::Address& a) {
+                             on_datagram(d, n, a);
+                         });
+    if (!s.ok()) {
+        udp_.close();
+        return s;
+    }
+    if (!udp_.enabled()) return Status::Ok();
+    uv_timer_init(loop, &tick_timer_);
+    uv_timer_init(loop, &nack_timer_);
+    uv_timer_init(loop, &pulse_timer_);
+    uv_timer_init(loop, &repair_timer_);
+    tick_timer_.data = nack_timer_.data = pulse_timer_.data = repair_timer_.data = this;
+    timers_open_ = true;
+    running_ = true;
+    uint64_t hb = static_cast<uint64_t>(st.heartbeat_ms);
+    uv_timer_start(&tick_timer_, &Cluster::on_tick, 0, hb);
+    uint64_t pulse = static_cast<uint64_t>(st.pulse_ms);
+    uv_timer_start(&pulse_timer_, &Cluster::on_pulse, pulse, pulse);
+    node_.log().log(MCCACHE_LOG_INFO, "cluster \"%s\": %s on %s, incarnation %016" PRIx64,
+                    st.cluster_name.c_str(), st.transport_mode.c_str(),
+                    udp_.local().to_string().c_str(), incarnation_);
+    if (st.fault_drop || st.fault_drop_recv || st.fault_duplicate || st.fault_delay)
+        node_.log().log(MCCACHE_LOG_WARN, "fault injection on: seed %" PRIu64, udp_.fault_seed());
+    return Status::Ok();
+}
+
+void Cluster::stop() {
+    if (!running_) {
+        udp_.close();
+        return;
+    }
+    flush();
+    send_message(wire::Type::Goodbye, false, wire::encode_heartbeat({next_seq_, started_ms_}),
+                 nullptr);
+    running_ = false;
+    for (uv_timer_t* t : {&tick_timer_, &nack_timer_, &pulse_timer_, &repair_timer_}) {
+        uv_timer_stop(t);
+        uv_close(reinterpret_cast<uv_handle_t*>(t), nullptr);
+    }
+    timers_open_ = false;
+    udp_.close();
+    for (auto& [id, q] : queries_)
+        if (q.on_done) q.on_done();
+    queries_.clear();
+}
+
+// ---- sending ----
+
+void Cluster::publish(Outgoing out) {
+    std::lock_guard<std::mutex> lock(queue_mu_);
+    size_t b = out.bytes();
+    if (queue_bytes_ + b > node_.settings().send_queue_max) {
+        // The write is in the store; anti-entropy carries it to the peers.
+        metrics_.send_queue_overflow.fetch_add(1, std::memory_order_relaxed);
+        store::value_unref(out.value);
+        return;
+    }
+    queue_bytes_ += b;
+    queue_.push_back(std::move(out));
+}
+
+void Cluster::flush() {
+    std::vector<Outgoing> batch;
+    {
+        std::lock_guard<std::mutex> lock(queue_mu_);
+        batch.swap(queue_);
+        queue_bytes_ = 0;
+    }
+    if (batch.empty()) return;
+    if (running_) {
+        std::vector<wire::Record> records;
+        records.reserve(batch.size());
+        for (const Outgoing& o : batch) {
+            wire::Record r;
+            r.op = o.op;
+            r.cache = o.cache;
+            r.key = o.key;
+            if (o.value)
+                r.value = std::string_view(reinterpret_cast<const char*>(o.value->bytes()), o.value->len);
+            r.hlc = o.version.hlc;
+            r.node = o.version.node;
+            r.expires_ms = o.expires_ms;
+            records.push_back(r);
+        }
+        send_records(wire::Type::Data, records, nullptr);
+    }
+    for (Outgoing& o : batch) store::value_unref(o.value);
+}
+
+void Cluster::send_records(wire::Type type, const std::vector<wire::Record>& records,
+                           const transport::Address* to) {
+    const size_t cap = payload_capacity();
+    const bool sequenced = type == wire::Type::Data;
+    std::string payload;
+    wire::Writer w(payload);
+    size_t in_batch = 0;
+    auto flush_batch = [&] {
+        if (payload.empty()) return;
+        send_message(type, sequenced, payload, to);
+        payload.clear();
+        in_batch = 0;
+    };
+    for (const wire::Record& r : records) {
+        size_t size = wire::record_size(r);
+        if (size > cap) {
+            // Its own message, fragmented.
+            flush_batch();
+            std::string big;
+            wire::Writer bw(big);
+            wire::encode_record(bw, r);
+            send_message(type, sequenced, big, to);
+        } else {
+            if (payload.size() + size > cap) flush_batch();
+            wire::encode_record(w, r);
+            ++in_batch;
+        }
+        if (sequenced) metrics_.records_sent.fetch_add(1, std::memory_order_relaxed);
+    }
+    flush_batch();
+}
+
+void Cluster::send_message(wire::Type type, bool sequenced, const std::string& payload,
+                           const transport::Address* to) {
+    const size_t cap = payload_capacity();
+    size_t frags = payload.empty() ? 1 : (payload.size() + cap - 1) / cap;
+    if (frags > wire::kMaxFragments) {
+        node_.log().log(MCCACHE_LOG_ERROR, "message of %zu bytes exceeds the fragment limit",
+                        payload.size());
+        return;
+    }
+    wire::Header h;
+    h.type = type;
+    h.flags = sequenced ? wire::kFlagSequenced : 0;
+    h.cluster = cluster_id_;
+    h.sender = node_.id();
+    h.incarnation = incarnation_;
+    h.seq = sequenced ? ++next_seq_ : ++next_ctrl_;
+    h.frag_count = static_cast<uint16_t>(frags);
+    Sent sent{h.seq, {}, 0};
+    for (size_t i = 0; i < frags; ++i) {
+        h.frag_index = static_cast<uint16_t>(i);
+        std::string_view slice(payload.data() + i * cap,
+                               std::min(cap, payload.size() - std::min(payload.size(), i * cap)));
+        std::string dgram = wire::encode_plain(h, slice);
+        if (to) udp_.send_to(*to, dgram);
+        else udp_.send_all(dgram);
+        if (frags > 1) metrics_.fragments_sent.fetch_add(1, std::memory_order_relaxed);
+        if (sequenced) {
+            sent.bytes += dgram.size();
+            sent.datagrams.push_back(std::move(dgram));
+        }
+    }
+    if (!sequenced) return;
+    metrics_.data_messages_sent.fetch_add(1, std::memory_order_relaxed);
+    retransmit_bytes_ += sent.bytes;
+    retransmit_.push_back(std::move(sent));
+    while (retransmit_bytes_ > node_.settings().retransmit_buffer && retransmit_.size() > 1) {
+        retransmit_bytes_ -= retransmit_.front().bytes;
+        retransmit_.pop_front();
+    }
+}
+
+void Cluster::send_heartbeat() {
+    send_message(wire::Type::Heartbeat, false, wire::encode_heartbeat({next_seq_, started_ms_}),
+                 nullptr);
+}
+
+// ---- receiving ----
+
+void Cluster::on_datagram(const unsigned char* data, size_t len, const transport::Address& from) {
+    if (!running_) return;
+    wire::Header h;
+    std::string_view payload;
+    wire::Error e = wire::decode_plain(data, len, &h, &payload);
+    if (e != wire::Error::None) {
+        switch (e) {
+            case wire::Error::BadChecksum: metrics_.rejected_checksum++; break;
+            case wire::Error::BadVersion: metrics_.rejected_version++; break;
+            default: metrics_.rejected_malformed++; break;
+        }
+        return;
+    }
+    if (h.cluster != cluster_id_) {
+        metrics_.rejected_cluster++;
+        return;
+    }
+    if (h.sender == node_.id()) {
+        // Our own multicast, looped back; or another process with our id.
+        if (h.incarnation != incarnation_) metrics_.rejected_malformed++;
+        return;
+    }
+    Member* m = member_for(h, from);
+    if (!m) return;
+    std::string whole;
+    if (h.frag_count > 1) {
+        metrics_.fragments_received.fetch_add(1, std::memory_order_relaxed);
+        if (!reassemble(*m, h, payload, &whole)) return;
+        payload = whole;
+    }
+    switch (h.type) {
+        case wire::Type::Data:
+            if (h.flags & wire::kFlagSequenced) on_data(*m, h, payload);
+            else metrics_.rejected_malformed++;
+            break;
+        case wire::Type::Heartbeat: {
+            wire::Heartbeat hb;
+            if (wire::decode_heartbeat(payload, &hb) != wire::Error::None) {
+                metrics_.rejected_malformed++;
+                break;
+            }
+            if (!m->stream_started) {
+                m->stream_started = true;
+                m->hw = m->max_seen = hb.last_seq;
+            } else if (hb.last_seq > m->max_seen) {
+                m->max_seen = hb.last_seq;  // a lost tail
+                note_gap(*m);
+            }
+            break;
+        }
+        case wire::Type::Goodbye:
+            if (m->state != MemberState::Left) {
+                m->state = MemberState::Left;
+                report(*m, kMemberLeft);
+            }
+            break;
+        case wire::Type::Nack: on_nack(*m, payload); break;
+        case wire::Type::Gone: on_gone(*m, payload); break;
+        case wire::Type::DigestL1: on_digest_l1(*m, payload); break;
+        case wire::Type::DigestL2: on_digest_l2(*m, payload); break;
+        case wire::Type::Keys: on_keys(*m, payload); break;
+        case wire::Type::Repair: apply_records(payload, store::Origin::Repair, m->id); break;
+        case wire::Type::Pull: on_pull(*m, payload); break;
+        case wire::Type::Query: on_query(*m, payload); break;
+        case wire::Type::QueryReply: on_query_reply(*m, payload); break;
+    }
+}
+
+Member* Cluster::member_for(const wire::Header& h, const transport::Address& from) {
+    int64_t t = now();
+    auto it = members_.find(h.sender);
+    if (it == members_.end()) {
+        if (h.type == wire::Type::Goodbye) return nullptr;
+        // Bound what unknown senders can make us hold.
+        if (members_.size() >= 1024) {
+            metrics_.rejected_malformed++;
+            return nullptr;
+        }
+        Member m;
+        m.id = h.sender;
+        m.incarnation = h.incarnation;
+        m.addr = from;
+        m.last_seen_ms = m.joined_ms = t;
+        it = members_.emplace(h.sender, std::move(m)).first;
+        report(it->second, kMemberJoined);
+        // A new member: converge with it at once (this is also how a joining
+        // member receives the state).
+        publish_digests(&it->second.addr);
+    } else if (h.incarnation != it->second.incarnation) {
+        // Restarted: a new stream from sequence 1.
+        Member& m = it->second;
+        reassembly_bytes_ -= m.partial_bytes;
+        Member fresh;
+        fresh.id = h.sender;
+        fresh.incarnation = h.incarnation;
+        fresh.addr = from;
+        fresh.last_seen_ms = fresh.joined_ms = t;
+        m = std::move(fresh);
+        report(m, kMemberRestarted);
+        publish_digests(&m.addr);
+    }
+    Member& m = it->second;
+    m.last_seen_ms = t;
+    m.addr = from;
+    if (m.state != MemberState::Alive && h.type != wire::Type::Goodbye) {
+        m.state = MemberState::Alive;
+        report(m, kMemberRecovered);
+        publish_digests(&m.addr);
+    }
+    return &m;
+}
+
+bool Cluster::reassemble(Member& m, const wire::Header& h, std::string_view frag, std::string* whole) {
+    const config::NodeSettings& st = node_.settings();
+    bool sequenced = h.flags & wire::kFlagSequenced;
+    if (sequenced && m.stream_started && (h.seq <= m.hw || m.above.count(h.seq))) {
+        metrics_.duplicates++;
+        return false;
+    }
+    // No message may be larger than the largest record a member accepts.
+    size_t cap = payload_capacity();
+    size_t limit = st.max_value_size + st.max_key_size + 64 * 1024;
+    if (static_cast<size_t>(h.frag_count) * cap > limit + cap || frag.size() > cap ||
+        (h.frag_index + 1 < h.frag_count && frag.size() != cap)) {
+        metrics_.rejected_oversize++;
+        return false;
+    }
+    uint64_t key = h.seq << 1 | (sequenced ? 1 : 0);
+    auto it = m.partial.find(key);
+    if (it == m.partial.end()) {
+        size_t budget = st.reassembly_buffer;
+        if (reassembly_bytes_ + frag.size() > budget || m.partial_bytes + frag.size() > budget / 4) {
+            metrics_.reassembly_dropped++;
+            return false;
+        }
+        Partial p;
+        p.count = h.frag_count;
+        p.frags.resize(h.frag_count);
+        p.started_ms = now();
+        it = m.partial.emplace(key, std::move(p)).first;
+    }
+    Partial& p = it->second;
+    if (p.count != h.frag_count) {
+        metrics_.rejected_malformed++;
+        return false;
+    }
+    if (!p.frags[h.frag_index].empty() || frag.empty()) {
+        if (!frag.empty()) metrics_.duplicates++;
+        return false;
+    }
+    if (reassembly_bytes_ + frag.size() > st.reassembly_buffer) {
+        metrics_.reassembly_dropped++;
+        return false;
+    }
+    p.frags[h.frag_index].assign(frag);
+    p.bytes += frag.size();
+    p.received++;
+    m.partial_bytes += frag.size();
+    reassembly_bytes_ += frag.size();
+    if (p.received < p.count) return false;
+    whole->clear();
+    whole->reserve(p.bytes);
+    for (auto& f : p.frags) whole->append(f);
+    m.partial_bytes -= p.bytes;
+    reassembly_bytes_ -= p.bytes;
+    m.partial.erase(it);
+    return true;
+}
+
+void Cluster::on_data(Member& m, const wire::Header& h, std::string_view payload) {
+    if (!m.stream_started) {
+        // First contact: history before this message is anti-entropy's job.
+        m.stream_started = true;
+        m.hw = m.max_seen = h.seq - 1;
+    }
+    if (h.seq <= m.hw || m.above.count(h.seq)) {
+        metrics_.duplicates++;
+        return;
+    }
+    m.above.insert(h.seq);
+    m.max_seen = std::max(m.max_seen, h.seq);
+    advance(m);
+    metrics_.data_messages_received.fetch_add(1, std::memory_order_relaxed);
+    apply_records(payload, store::Origin::Remote, m.id);
+    if (m.max_seen > m.hw) note_gap(m);
+}
+
+void Cluster::advance(Member& m) {
+    while (!m.above.empty() && *m.above.begin() == m.hw + 1) {
+        m.hw++;
+        m.above.erase(m.above.begin());
+    }
+    if (m.max_seen > m.hw + kWindow) give_up(m, m.hw + 1, m.max_seen - kWindow);
+    if (m.max_seen == m.hw) {
+        m.nack_due_ms = 0;
+        m.nack_tries = 0;
+    }
+}
+
+void Cluster::give_up(Member& m, uint64_t from, uint64_t to) {
+    uint64_t lost = 0;
+    for (uint64_t s = from; s <= to; ++s)
+        if (!m.above.count(s)) ++lost;
+    // Everything in [from, to] counts as handled; what was lost comes back
+    // through anti-entropy with this member.
+    for (auto it = m.above.begin(); it != m.above.end() && *it <= to;) it = m.above.erase(it);
+    if (m.hw < to) m.hw = to;
+    advance(m);
+    if (lost) {
+        metrics_.gaps_unrepairable.fetch_add(lost, std::memory_order_relaxed);
+        node_.log().log(MCCACHE_LOG_INFO,
+                        "%" PRIu64 " messages from %016" PRIx64 " cannot be resent: anti-entropy",
+                        lost, m.id);
+        publish_digests(&m.addr);
+    }
+}
+
+void Cluster::note_gap(Member& m) {
+    if (m.nack_due_ms == 0) {
+        m.nack_due_ms = now() + node_.settings().nack_delay_ms;
+        m.nack_tries = 0;
+        arm_nack_timer(m.nack_due_ms);
+    }
+}
+
+void Cluster::arm_nack_timer(int64_t due) {
+    if (!timers_open_) return;
+    if (nack_timer_due_ != 0 && nack_timer_due_ <= due) return;
+    nack_timer_due_ = due;
+    int64_t wait = std::max<int64_t>(0, due - now());
+    uv_timer_start(&nack_timer_, &Cluster::on_nack_timer, static_cast<uint64_t>(wait), 0);
+}
+
+void Cluster::on_nack_timer(uv_timer_t* t) {
+    auto* self = static_cast<Cluster*>(t->data);
+    self->nack_timer_due_ = 0;
+    self->run_nacks();
+}
+
+void Cluster::run_nacks() {
+    int64_t t = now();
+    int64_t next = 0;
+    for (auto& [id, m] : members_) {
+        if (m.nack_due_ms == 0) continue;
+        if (m.max_seen <= m.hw) {
+            m.nack_due_ms = 0;
+            continue;
+        }
+        if (m.nack_due_ms > t) {
+            next = next ? std::min(next, m.nack_due_ms) : m.nack_due_ms;
+            continue;
+        }
+        if (m.nack_tries >= kMaxNackTries || m.state != MemberState::Alive) {
+            give_up(m, m.hw + 1, m.max_seen);
+            m.nack_due_ms = 0;
+            continue;
+        }
+        std::vector<wire::SeqRange> ranges;
+        uint64_t s = m.hw + 1;
+        for (auto it = m.above.begin(); s <= m.max_seen && ranges.size() < kMaxRangesPerNack;) {
+            uint64_t stop = it == m.above.end() ? m.max_seen : *it - 1;
+            if (s <= stop) ranges.push_back({s, stop});
+            if (it == m.above.end()) break;
+            s = *it + 1;
+            ++it;
+        }
+        if (!ranges.empty()) {
+            send_message(wire::Type::Nack, false, wire::encode_ranges(ranges), &m.addr);
+            metrics_.nacks_sent++;
+        }
+        m.nack_tries++;
+        m.nack_due_ms = t + node_.settings().nack_delay_ms * (int64_t{1} << std::min(m.nack_tries, 6));
+        next = next ? std::min(next, m.nack_due_ms) : m.nack_due_ms;
+    }
+    if (next) arm_nack_timer(next);
+}
+
+void Cluster::on_nack(Member& m, std::string_view payload) {
+    std::vector<wire::SeqRange> ranges;
+    if (wire::decode_ranges(payload, &ranges) != wire::Error::None) {
+        metrics_.rejected_malformed++;
+        return;
+    }
+    metrics_.nacks_received++;
+    std::vector<wire::SeqRange> gone;
+    size_t resent = 0;
+    uint64_t first = retransmit_.empty() ? next_seq_ + 1 : retransmit_.front().seq;
+    for (const wire::SeqRange& r : ranges) {
+        if (r.to > next_seq_) continue;  // never sent: a confused or hostile peer
+        uint64_t from = r.from;
+        if (from < first) {
+            gone.push_back({from, std::min(r.to, first - 1)});
+            from = first;
+        }
+        for (uint64_t s = from; s <= r.to && resent < kMaxResendPerNack; ++s) {
+            const Sent& sent = retransmit_[s - first];
+            for (const std::string& d : sent.datagrams) udp_.send_to(m.addr, d);
+            metrics_.retransmits++;
+            ++resent;
+        }
+    }
+    if (!gone.empty()) {
+        send_message(wire::Type::Gone, false, wire::encode_ranges(gone), &m.addr);
+        metrics_.gone_sent++;
+    }
+}
+
+void Cluster::on_gone(Member& m, std::string_view payload) {
+    std::vector<wire::SeqRange> ranges;
+    if (wire::decode_ranges(payload, &ranges) != wire::Error::None) {
+        metrics_.rejected_malformed++;
+        return;
+    }
+    for (const wire::SeqRange& r : ranges)
+        if (r.to <= m.max_seen && r.to > m.hw) give_up(m, std::max(r.from, m.hw + 1), r.to);
+}
+
+void Cluster::apply_records(std::string_view payload, store::Origin origin, uint64_t sender) {
+    std::vector<wire::Record> records;
+    if (wire::decode_records(payload, &records) != wire::Error::None) {
+        metrics_.rejected_malformed++;
+        return;
+    }
+    const config::NodeSettings& st = node_.settings();
+    int64_t t = now();
+    for (const wire::Record& r : records) {
+        std::string why;
+        if (r.key.size() > st.max_key_size || r.value.size() > st.max_value_size ||
+            !config::valid_cache_name(r.cache, &why) || r.node == 0) {
+            metrics_.rejected_records++;
+            continue;
+        }
+        node::Cache* cache = node_.find_or_open_cache(r.cache);
+        if (!cache) {
+            metrics_.rejected_records++;
+            continue;
+        }
+        metrics_.records_received.fetch_add(1, std::memory_order_relaxed);
+        node_.hlc().observe(r.hlc);
+        store::Version v{r.hlc, r.node};
+        store::Store& s = cache->store();
+        store::Applied res = store::Applied::Stale;
+        bool live = false;
+        switch (r.op) {
+            case wire::Op::Put:
+                if (cache->mode() == MCCACHE_MODE_INVALIDATE) {
+                    res = s.remove(r.key.data(), r.key.size(), v, origin, &live);
+                } else {
+                    store::Value* val = store::value_new(r.value.data(), r.value.size());
+                    if (!val) throw std::bad_alloc();
+                    res = s.apply(r.key.data(), r.key.size(), val, v, r.expires_ms, origin,
+                                  cache->mode() == MCCACHE_MODE_UPDATE);
+                }
+                break;
+            case wire::Op::Delete:
+                res = s.remove(r.key.data(), r.key.size(), v, origin, &live);
+                break;
+            case wire::Op::Clear:
+                s.clear(v, origin);
+                res = store::Applied::Updated;
+                break;
+        }
+        if (res == store::Applied::Stale) metrics_.stale_records++;
+        if (origin == store::Origin::Repair &&
+            (res == store::Applied::Inserted || res == store::Applied::Updated))
+            metrics_.ae_keys_repaired++;
+        if (origin == store::Origin::Remote && r.node == sender) {
+            int64_t lag = std::max<int64_t>(0, t - store::hlc_ms(r.hlc));
+            metrics_.lag_samples++;
+            metrics_.lag_sum_ms += static_cast<uint64_t>(lag);
+            if (static_cast<uint64_t>(lag) > metrics_.lag_max_ms) metrics_.lag_max_ms = static_cast<uint64_t>(lag);
+        }
+    }
+}
+
+// ---- timers and membership ----
+
+void Cluster::on_tick(uv_timer_t* t) { static_cast<Cluster*>(t->data)->tick(); }
+
+void Cluster::on_pulse(uv_timer_t* t) {
+    auto* self = static_cast<Cluster*>(t->data);
+    self->publish_digests(nullptr);
+}
+
+void Cluster::tick() {
+    send_heartbeat();
+    int64_t t = now();
+    const config::NodeSettings& st = node_.settings();
+    size_t alive = 0;
+    for (auto& [id, m] : members_) {
+        if (m.state == MemberState::Alive && t - m.last_seen_ms > st.member_timeout_ms) {
+            m.state = MemberState::Down;
+            report(m, kMemberDown);
+        }
+        if (m.state == MemberState::Alive) ++alive;
+        for (auto it = m.partial.begin(); it != m.partial.end();) {
+            if (t - it->second.started_ms > st.reassembly_timeout_ms) {
+                m.partial_bytes -= it->second.bytes;
+                reassembly_bytes_ -= it->second.bytes;
+                metrics_.reassembly_dropped++;
+                it = m.partial.erase(it);
+            } else {
+                ++it;
+            }
+        }
+    }
+    metrics_.members_alive.store(alive, std::memory_order_relaxed);
+    expire_queries(t);
+}
+
+size_t Cluster::alive_members() const {
+    size_t n = 0;
+    for (auto& [id, m] : members_)
+        if (m.state == MemberState::Alive) ++n;
+    return n;
+}
+
+void Cluster::report(const Member& m, int event) {
+    const char* names[] = {"", "joined", "left", "down", "recovered", "restarted"};
+    node_.log().log(event == kMemberDown ? MCCACHE_LOG_WARN : MCCACHE_LOG_INFO,
+                    "member %016" PRIx64 " %s (%s)", m.id, names[event], m.addr.to_string().c_str());
+    size_t alive = 0;
+    for (auto& [id, mm] : members_)
+        if (mm.state == MemberState::Alive) ++alive;
+    metrics_.members_alive.store(alive, std::memory_order_relaxed);
+    if (on_member) on_member(m, event);
+}
+
+std::string Cluster::members_json() const {
+    std::string out = "{\"self\":{\"id\":\"";
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%016" PRIx64, node_.id());
+    out += buf;
+    out += "\",\"address\":\"" + udp_.local().to_string() + "\"},\"members\":[";
+    bool first = true;
+    for (auto& [id, m] : members_) {
+        if (!first) out += ",";
+        first = false;
+        std::snprintf(buf, sizeof buf, "%016" PRIx64, m.id);
+        out += "{\"id\":\"";
+        out += buf;
+        out += "\",\"address\":\"" + m.addr.to_string() + "\",\"state\":\"";
+        out += m.state == MemberState::Alive ? "alive" : m.state == MemberState::Down ? "down" : "left";
+        out += "\",\"last_seen_ms\":" + std::to_string(m.last_seen_ms) + "}";
+    }
+    out += "]}";
+    return out;
+}
+
+}  // namespace mccache::cluster

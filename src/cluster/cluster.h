@@ -1,0 +1,231 @@
+// Replication semantics for one node, on its loop thread:
+// - local writes are batched into sequenced Data messages, fragmented to the
+//   MTU, kept in a bounded retransmit buffer and sent to every member;
+// - receivers apply records at once (versions make order irrelevant), track
+//   a per-sender high-water mark, NACK gaps after a short delay, and fall
+//   back to anti-entropy for what can no longer be resent;
+// - heartbeats carry liveness and the last sequence number (a lost tail is
+//   noticed); a member silent for member_timeout is down, one that returns
+//   is resynchronised at once;
+// - anti-entropy compares bucket digests in two levels and exchanges
+//   (key, version) lists only for buckets that differ, then repairs by
+//   unicast; a joining member converges through the same path;
+// - cluster-wide queries collect every member's metrics or checksums.
+// Only publish() and the request entry points are called from other threads.
+#pragma once
+
+#include <uv.h>
+
+#include <atomic>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "store/store.h"
+#include "transport/udp.h"
+#include "wire/wire.h"
+
+namespace mccache::node {
+class Node;
+class Cache;
+}  // namespace mccache::node
+
+namespace mccache::cluster {
+
+// Counters read by metrics from any thread; written on the loop thread.
+struct Metrics {
+    std::atomic<uint64_t> records_sent{0}, records_received{0}, data_messages_sent{0};
+    std::atomic<uint64_t> data_messages_received{0}, fragments_sent{0}, fragments_received{0};
+    std::atomic<uint64_t> nacks_sent{0}, nacks_received{0}, retransmits{0}, duplicates{0};
+    std::atomic<uint64_t> gaps_unrepairable{0}, gone_sent{0};
+    std::atomic<uint64_t> ae_rounds{0}, ae_digests_received{0}, ae_buckets_compared{0};
+    std::atomic<uint64_t> ae_keys_repaired{0}, ae_keys_pulled{0};
+    std::atomic<uint64_t> rejected_malformed{0}, rejected_checksum{0}, rejected_cluster{0};
+    std::atomic<uint64_t> rejected_version{0}, rejected_oversize{0}, rejected_records{0};
+    std::atomic<uint64_t> reassembly_dropped{0}, send_queue_overflow{0}, stale_records{0};
+    std::atomic<uint64_t> members_alive{0};
+    std::atomic<uint64_t> lag_samples{0}, lag_sum_ms{0}, lag_max_ms{0};
+};
+
+struct Outgoing {
+    wire::Op op;
+    std::string cache;
+    std::string key;
+    store::Value* value;  // a reference, for Put
+    store::Version version;
+    int64_t expires_ms;
+    size_t bytes() const { return cache.size() + key.size() + (value ? value->len : 0) + 64; }
+};
+
+enum class MemberState : int { Alive = 1, Down = 2, Left = 3 };
+
+struct Partial {
+    uint16_t count = 0;
+    uint16_t received = 0;
+    std::vector<std::string> frags;
+    size_t bytes = 0;
+    int64_t started_ms = 0;
+};
+
+struct Member {
+    uint64_t id = 0;
+    uint64_t incarnation = 0;
+    transport::Address addr;
+    MemberState state = MemberState::Alive;
+    int64_t last_seen_ms = 0;
+    int64_t joined_ms = 0;
+    // Receive side of this member's reliable stream.
+    bool stream_started = false;
+    uint64_t hw = 0;        // every seq <= hw received or given up
+    uint64_t max_seen = 0;  // highest seq known to exist
+    std::set<uint64_t> above;  // received seqs > hw
+    int64_t nack_due_ms = 0;
+    int nack_tries = 0;
+    std::map<uint64_t, Partial> partial;  // by (seq << 1 | sequenced)
+    size_t partial_bytes = 0;
+};
+
+// The answer collector of one cluster-wide request.
+struct PendingQuery {
+    wire::QueryKind kind;
+    int64_t deadline_ms;
+    std::function<void(uint64_t member, const std::string& json)> on_reply;  // loop thread
+    std::function<void()> on_done;                                          // loop thread
+    std::set<uint64_t> answered;
+};
+
+class Cluster {
+public:
+    explicit Cluster(node::Node& node);
+    ~Cluster();
+
+    // Loop thread (or before the loop runs).
+    Status start(uv_loop_t* loop);
+    void stop();   // goodbye, then close every handle
+    void flush();  // drain the publish queue into Data messages
+
+    // Any thread: queue a local write for replication.
+    void publish(Outgoing out);
+
+    // Loop thread.
+    void sync_now();  // an anti-entropy round with every member
+    uint64_t start_query(wire::QueryKind kind, std::string cache, int64_t timeout_ms,
+                         std::function<void(uint64_t, const std::string&)> on_reply,
+                         std::function<void()> on_done);
+    std::string members_json() const;
+    size_t alive_members() const;
+
+    const Metrics& metrics() const { return metrics_; }
+    const transport::Udp& transport() const { return udp_; }
+    transport::Udp& transport() { return udp_; }
+    uint64_t incarnation() const { return incarnation_; }
+    uint64_t last_seq() const { return next_seq_; }
+
+    // Member changes, reported on the loop thread.
+    std::function<void(const Member&, int event)> on_member;
+
+private:
+    // sending
+    size_t payload_capacity() const;
+    void send_message(wire::Type type, bool sequenced, const std::string& payload,
+                      const transport::Address* to);
+    void send_records(wire::Type type, const std::vector<wire::Record>& records,
+                      const transport::Address* to);
+    void send_heartbeat();
+
+    // receiving
+    void on_datagram(const unsigned char* data, size_t len, const transport::Address& from);
+    Member* member_for(const wire::Header& h, const transport::Address& from);
+    bool reassemble(Member& m, const wire::Header& h, std::string_view frag, std::string* whole);
+    void on_data(Member& m, const wire::Header& h, std::string_view payload);
+    void apply_records(std::string_view payload, store::Origin origin, uint64_t sender);
+    void on_nack(Member& m, std::string_view payload);
+    void on_gone(Member& m, std::string_view payload);
+    void note_gap(Member& m);
+    void advance(Member& m);
+    void give_up(Member& m, uint64_t from, uint64_t to);
+
+    // anti-entropy (antientropy.cc)
+    void publish_digests(const transport::Address* to);
+    void on_digest_l1(Member& m, std::string_view payload);
+    void on_digest_l2(Member& m, std::string_view payload);
+    void on_keys(Member& m, std::string_view payload);
+    void on_pull(Member& m, std::string_view payload);
+    void queue_repair(const transport::Address& to, const std::string& cache,
+                      std::vector<std::string> keys);
+    void pump_repairs();
+
+    // queries
+    void on_query(Member& m, std::string_view payload);
+    void on_query_reply(Member& m, std::string_view payload);
+    std::string answer(wire::QueryKind kind, std::string_view cache);
+    void expire_queries(int64_t now);
+
+    // timers
+    static void on_tick(uv_timer_t* t);
+    static void on_nack_timer(uv_timer_t* t);
+    static void on_pulse(uv_timer_t* t);
+    static void on_repair_timer(uv_timer_t* t);
+    void tick();
+    void run_nacks();
+    void arm_nack_timer(int64_t due_ms);
+    int64_t now() const;
+    void report(const Member& m, int event);
+
+    node::Node& node_;
+    uv_loop_t* loop_ = nullptr;
+    transport::Udp udp_;
+    uint64_t cluster_id_ = 0;
+    uint64_t incarnation_ = 0;
+    uint64_t started_ms_ = 0;
+    bool running_ = false;
+
+    std::mutex queue_mu_;
+    std::vector<Outgoing> queue_;
+    size_t queue_bytes_ = 0;
+
+    uint64_t next_seq_ = 0;   // sequenced stream
+    uint64_t next_ctrl_ = 0;  // unsequenced messages (fragment reassembly ids)
+    struct Sent {
+        uint64_t seq;
+        std::vector<std::string> datagrams;
+        size_t bytes;
+    };
+    std::deque<Sent> retransmit_;
+    size_t retransmit_bytes_ = 0;
+
+    std::map<uint64_t, Member> members_;
+    size_t reassembly_bytes_ = 0;
+
+    struct RepairJob {
+        transport::Address to;
+        std::string cache;
+        std::vector<std::string> keys;
+        size_t next = 0;
+    };
+    std::deque<RepairJob> repairs_;
+
+    std::map<uint64_t, PendingQuery> queries_;
+    uint64_t next_query_ = 0;
+
+    uv_timer_t tick_timer_{}, nack_timer_{}, pulse_timer_{}, repair_timer_{};
+    bool timers_open_ = false;
+    int64_t nack_timer_due_ = 0;
+
+    Metrics metrics_;
+};
+
+// Member events (values of mccache_member_event).
+inline constexpr int kMemberJoined = 1;
+inline constexpr int kMemberLeft = 2;
+inline constexpr int kMemberDown = 3;
+inline constexpr int kMemberRecovered = 4;
+inline constexpr int kMemberRestarted = 5;
+
+}  // namespace mccache::cluster

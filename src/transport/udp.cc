@@ -1,0 +1,275 @@
+#include "transport/udp.h"
+
+#include <arpa/inet.h>
+#include <netdb.h>
+
+#include <cstring>
+
+namespace mccache::transport {
+
+namespace {
+
+std::string uv_error(const char* what, int rc) { return std::string(what) + ": " + uv_strerror(rc); }
+
+bool resolve(const std::string& host, uint16_t port, Address* out, std::string* why) {
+    addrinfo hints{};
+    hints.ai_socktype = SOCK_DGRAM;
+    hints.ai_flags = AI_NUMERICSERV;
+    addrinfo* res = nullptr;
+    std::string service = std::to_string(port);
+    int rc = getaddrinfo(host.c_str(), service.c_str(), &hints, &res);
+    if (rc != 0 || !res) {
+        *why = "cannot resolve \"" + host + "\": " + gai_strerror(rc);
+        return false;
+    }
+    std::memcpy(&out->ss, res->ai_addr, res->ai_addrlen);
+    freeaddrinfo(res);
+    return true;
+}
+
+int64_t now_ms(uv_loop_t* loop) { return static_cast<int64_t>(uv_now(loop)); }
+
+}  // namespace
+
+bool Address::operator==(const Address& o) const {
+    if (ss.ss_family != o.ss.ss_family) return false;
+    if (ss.ss_family == AF_INET) {
+        auto* a = reinterpret_cast<const sockaddr_in*>(&ss);
+        auto* b = reinterpret_cast<const sockaddr_in*>(&o.ss);
+        return a->sin_port == b->sin_port && a->sin_addr.s_addr == b->sin_addr.s_addr;
+    }
+    if (ss.ss_family == AF_INET6) {
+        auto* a = reinterpret_cast<const sockaddr_in6*>(&ss);
+        auto* b = reinterpret_cast<const sockaddr_in6*>(&o.ss);
+        return a->sin6_port == b->sin6_port &&
+               std::memcmp(&a->sin6_addr, &b->sin6_addr, sizeof a->sin6_addr) == 0;
+    }
+    return false;
+}
+
+std::string Address::to_string() const {
+    char host[INET6_ADDRSTRLEN] = "?";
+    int port = 0;
+    if (ss.ss_family == AF_INET) {
+        auto* a = reinterpret_cast<const sockaddr_in*>(&ss);
+        uv_ip4_name(a, host, sizeof host);
+        port = ntohs(a->sin_port);
+        return std::string(host) + ":" + std::to_string(port);
+    }
+    if (ss.ss_family == AF_INET6) {
+        auto* a = reinterpret_cast<const sockaddr_in6*>(&ss);
+        uv_ip6_name(a, host, sizeof host);
+        port = ntohs(a->sin6_port);
+        return "[" + std::string(host) + "]:" + std::to_string(port);
+    }
+    return "?";
+}
+
+Address Address::from(const sockaddr* sa) {
+    Address a;
+    if (sa->sa_family == AF_INET) std::memcpy(&a.ss, sa, sizeof(sockaddr_in));
+    else if (sa->sa_family == AF_INET6) std::memcpy(&a.ss, sa, sizeof(sockaddr_in6));
+    return a;
+}
+
+Status Udp::open(uv_loop_t* loop, const config::NodeSettings& st, std::string_view mode,
+                 Receive on_receive) {
+    loop_ = loop;
+    on_receive_ = std::move(on_receive);
+    if (mode == "none") return Status::Ok();
+    multicast_ = mode == "multicast";
+    rx_buf_.resize(65536);
+
+    drop_ = st.fault_drop;
+    drop_recv_ = st.fault_drop_recv;
+    duplicate_ = st.fault_duplicate;
+    delay_ = st.fault_delay;
+    delay_max_ms_ = st.fault_delay_max_ms;
+    seed_ = st.fault_seed ? st.fault_seed : std::random_device{}() | 1ull << 40;
+    rng_.seed(seed_);
+
+    std::string why;
+    Address iface;
+    if (!resolve(st.interface_addr, st.listen_port, &iface, &why))
+        return Error(MCCACHE_ECONFIG, "interface: " + why);
+
+    int rc;
+    if ((rc = uv_udp_init(loop, &unicast_)) != 0) return Error(MCCACHE_EIO, uv_error("udp init", rc));
+    unicast_.data = this;
+    enabled_ = true;  // from here on close() must run
+    if ((rc = uv_udp_bind(&unicast_, iface.sa(), 0)) != 0)
+        return Error(MCCACHE_EIO, "cannot bind " + iface.to_string() + ": " + uv_strerror(rc));
+    int len = sizeof local_.ss;
+    uv_udp_getsockname(&unicast_, reinterpret_cast<sockaddr*>(&local_.ss), &len);
+    // Bursts of repairs arrive faster than one loop turn drains them.
+    int size = 4 << 20;
+    uv_recv_buffer_size(reinterpret_cast<uv_handle_t*>(&unicast_), &size);
+    size = 4 << 20;
+    uv_send_buffer_size(reinterpret_cast<uv_handle_t*>(&unicast_), &size);
+
+    if (multicast_) {
+        if (!resolve(st.multicast_group, st.multicast_port, &group_addr_, &why))
+            return Error(MCCACHE_ECONFIG, "multicast_ip: " + why);
+        if ((rc = uv_udp_set_multicast_interface(&unicast_, st.interface_addr.c_str())) != 0 ||
+            (rc = uv_udp_set_multicast_loop(&unicast_, 1)) != 0 ||
+            (rc = uv_udp_set_multicast_ttl(&unicast_, st.multicast_hops)) != 0)
+            return Error(MCCACHE_EIO, uv_error(("multicast options on " + st.interface_addr).c_str(), rc));
+        if ((rc = uv_udp_init(loop, &group_)) != 0) return Error(MCCACHE_EIO, uv_error("udp init", rc));
+        group_.data = this;
+        has_group_socket_ = true;
+        // Bound to the group address itself, so only this group's traffic
+        // arrives; several nodes on one host share the port.
+        if ((rc = uv_udp_bind(&group_, group_addr_.sa(), UV_UDP_REUSEADDR)) != 0)
+            return Error(MCCACHE_EIO, "cannot bind multicast " + group_addr_.to_string() + ": " +
+                                          uv_strerror(rc));
+        if ((rc = uv_udp_set_membership(&group_, st.multicast_group.c_str(),
+                                        st.interface_addr.c_str(), UV_JOIN_GROUP)) != 0)
+            return Error(MCCACHE_EIO, "cannot join " + st.multicast_group + " on " +
+                                          st.interface_addr + ": " + uv_strerror(rc));
+        size = 4 << 20;
+        uv_recv_buffer_size(reinterpret_cast<uv_handle_t*>(&group_), &size);
+        if ((rc = uv_udp_recv_start(&group_, &Udp::on_alloc, &Udp::on_recv)) != 0)
+            return Error(MCCACHE_EIO, uv_error("multicast receive", rc));
+    } else {
+        for (const config::Peer& p : st.peer_list) {
+            Address a;
+            if (!resolve(p.host, p.port, &a, &why)) return Error(MCCACHE_ECONFIG, "peers: " + why);
+            if (!(a == local_)) peers_.push_back(a);
+        }
+    }
+    if ((rc = uv_udp_recv_start(&unicast_, &Udp::on_alloc, &Udp::on_recv)) != 0)
+        return Error(MCCACHE_EIO, uv_error("unicast receive", rc));
+    if (delay_ > 0) {
+        uv_timer_init(loop, &delay_timer_);
+        delay_timer_.data = this;
+        delay_timer_open_ = true;
+    }
+    return Status::Ok();
+}
+
+void Udp::close() {
+    if (!enabled_) return;
+    enabled_ = false;
+    uv_udp_recv_stop(&unicast_);
+    uv_close(reinterpret_cast<uv_handle_t*>(&unicast_), nullptr);
+    if (has_group_socket_) {
+        uv_udp_recv_stop(&group_);
+        uv_close(reinterpret_cast<uv_handle_t*>(&group_), nullptr);
+    }
+    if (delay_timer_open_) uv_close(reinterpret_cast<uv_handle_t*>(&delay_timer_), nullptr);
+    while (!delayed_.empty()) delayed_.pop();
+}
+
+void Udp::send_all(std::string_view datagram) {
+    if (!enabled_) return;
+    if (multicast_) {
+        send_faulty(group_addr_, datagram);
+    } else {
+        for (const Address& p : peers_) send_faulty(p, datagram);
+    }
+}
+
+void Udp::send_to(const Address& to, std::string_view datagram) {
+    if (enabled_) send_faulty(to, datagram);
+}
+
+bool Udp::chance(int percent) {
+    return percent > 0 && static_cast<int>(rng_() % 100) < percent;
+}
+
+void Udp::send_faulty(const Address& to, std::string_view datagram) {
+    if (chance(drop_)) {
+        counters_.fault_dropped_out++;
+        return;
+    }
+    if (chance(delay_)) {
+        counters_.fault_delayed++;
+        uint64_t wait = 1 + rng_() % static_cast<uint64_t>(delay_max_ms_);
+        delayed_.push(Delayed{static_cast<uint64_t>(now_ms(loop_)) + wait, delayed_order_++, to,
+                              std::string(datagram)});
+        uint64_t next = delayed_.top().due_ms - static_cast<uint64_t>(now_ms(loop_));
+        uv_timer_start(&delay_timer_, &Udp::on_delay_timer, next, 0);
+        return;
+    }
+    send_raw(to, datagram);
+    if (chance(duplicate_)) {
+        counters_.fault_duplicated++;
+        send_raw(to, datagram);
+    }
+}
+
+void Udp::on_delay_timer(uv_timer_t* t) {
+    auto* self = static_cast<Udp*>(t->data);
+    if (!self->enabled_) return;
+    uint64_t now = static_cast<uint64_t>(now_ms(self->loop_));
+    while (!self->delayed_.empty() && self->delayed_.top().due_ms <= now) {
+        Delayed d = self->delayed_.top();
+        self->delayed_.pop();
+        self->send_raw(d.to, d.bytes);
+    }
+    if (!self->delayed_.empty())
+        uv_timer_start(t, &Udp::on_delay_timer, self->delayed_.top().due_ms - now, 0);
+}
+
+namespace {
+struct SendReq {
+    uv_udp_send_t req;
+    std::string bytes;
+};
+}  // namespace
+
+void Udp::send_raw(const Address& to, std::string_view datagram) {
+    uv_buf_t buf = uv_buf_init(const_cast<char*>(datagram.data()),
+                               static_cast<unsigned>(datagram.size()));
+    int rc = uv_udp_try_send(&unicast_, &buf, 1, to.sa());
+    if (rc >= 0) {
+        counters_.packets_out++;
+        counters_.bytes_out += datagram.size();
+        return;
+    }
+    if (rc != UV_EAGAIN) {
+        counters_.send_errors++;
+        return;
+    }
+    // The socket buffer is full: queue a copy; libuv sends it when writable.
+    auto* r = new SendReq;
+    r->bytes.assign(datagram);
+    r->req.data = r;
+    buf = uv_buf_init(r->bytes.data(), static_cast<unsigned>(r->bytes.size()));
+    counters_.send_queued++;
+    rc = uv_udp_send(&r->req, &unicast_, &buf, 1, to.sa(), [](uv_udp_send_t* req, int) {
+        delete static_cast<SendReq*>(req->data);
+    });
+    if (rc != 0) {
+        counters_.send_errors++;
+        delete r;
+        return;
+    }
+    counters_.packets_out++;
+    counters_.bytes_out += datagram.size();
+}
+
+void Udp::on_alloc(uv_handle_t* h, size_t, uv_buf_t* buf) {
+    auto* self = static_cast<Udp*>(h->data);
+    // One buffer serves every read: on_recv consumes it before returning.
+    *buf = uv_buf_init(self->rx_buf_.data(), static_cast<unsigned>(self->rx_buf_.size()));
+}
+
+void Udp::on_recv(uv_udp_t* h, ssize_t n, const uv_buf_t* buf, const sockaddr* addr, unsigned flags) {
+    auto* self = static_cast<Udp*>(h->data);
+    if (n <= 0 || !addr || !self->enabled_) return;
+    if (flags & UV_UDP_PARTIAL) {  // larger than any valid datagram
+        self->counters_.oversize_in++;
+        return;
+    }
+    if (self->chance(self->drop_recv_)) {
+        self->counters_.fault_dropped_in++;
+        return;
+    }
+    self->counters_.packets_in++;
+    self->counters_.bytes_in += static_cast<uint64_t>(n);
+    self->on_receive_(reinterpret_cast<const unsigned char*>(buf->base), static_cast<size_t>(n),
+                      Address::from(addr));
+}
+
+}  // namespace mccache::transport

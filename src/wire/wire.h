@@ -1,0 +1,233 @@
+// The wire format (docs/PROTOCOL.md is the normative text): a fixed 48-byte
+// header in network byte order, a payload, and a trailer (CRC32C, or the
+// AEAD tag when sealed). Pure functions with no I/O, written for hostile
+// input: every length is checked before it is used.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace mccache::wire {
+
+inline constexpr uint32_t kMagic = 0x4D434350;  // "MCCP"
+inline constexpr uint8_t kVersion = 1;
+inline constexpr size_t kHeaderSize = 48;
+inline constexpr size_t kCrcSize = 4;
+inline constexpr size_t kTagSize = 16;  // reserved room for an AEAD tag
+inline constexpr size_t kMaxDatagram = 65507;
+inline constexpr size_t kMaxFragments = 65535;
+
+enum class Type : uint8_t {
+    Data = 1,        // sequenced: a batch of records, or one fragmented record
+    Heartbeat = 2,   // liveness and the sender's last sequence number
+    Goodbye = 3,     // a clean leave
+    Nack = 4,        // receiver -> sender: resend these sequence ranges
+    Gone = 5,        // sender -> receiver: these ranges can no longer be resent
+    DigestL1 = 6,    // anti-entropy: per-cache group digests and clear floor
+    DigestL2 = 7,    // anti-entropy: the bucket digests of one group
+    Keys = 8,        // anti-entropy: (key, version) list of one bucket
+    Repair = 9,      // unsequenced records sent to repair a difference
+    Pull = 10,       // anti-entropy: send me these keys
+    Query = 11,      // cluster-wide request (metrics, checksums)
+    QueryReply = 12, // one member's answer
+};
+inline constexpr uint8_t kMaxType = 12;
+
+enum Flag : uint8_t {
+    kFlagSealed = 0x01,     // payload encrypted, trailer is the AEAD tag
+    kFlagSequenced = 0x02,  // seq is in the sender's reliable stream
+};
+inline constexpr uint8_t kKnownFlags = kFlagSealed | kFlagSequenced;
+
+struct Header {
+    uint8_t version = kVersion;
+    Type type = Type::Data;
+    uint8_t flags = 0;
+    uint8_t key_id = 0;
+    uint64_t cluster = 0;
+    uint64_t sender = 0;
+    uint64_t incarnation = 0;
+    uint64_t seq = 0;
+    uint16_t frag_index = 0;
+    uint16_t frag_count = 1;
+    uint32_t payload_len = 0;
+};
+
+enum class Error {
+    None = 0,
+    TooShort,
+    BadMagic,
+    BadVersion,
+    BadType,
+    BadFlags,
+    BadLength,
+    BadFragment,
+    BadChecksum,
+    Malformed,  // a payload that does not parse
+};
+const char* error_name(Error e);
+
+uint32_t crc32c(const void* data, size_t len);
+uint64_t cluster_id(std::string_view cluster_name);
+
+void encode_header(const Header& h, unsigned char out[kHeaderSize]);
+// Parses and checks the header only (magic, version, type, flags, fragment
+// fields, that payload_len plus the trailer matches the datagram's length).
+Error decode_header(const unsigned char* data, size_t len, Header* out);
+
+// A plaintext datagram: header, payload, CRC32C over both.
+std::string encode_plain(const Header& h, std::string_view payload);
+// Checks the CRC and returns the payload as a view into `data`.
+Error decode_plain(const unsigned char* data, size_t len, Header* h, std::string_view* payload);
+
+// ---- payload building blocks ----
+
+class Writer {
+public:
+    explicit Writer(std::string& out) : out_(out) {}
+    void u8(uint8_t v) { out_.push_back(static_cast<char>(v)); }
+    void u16(uint16_t v);
+    void u32(uint32_t v);
+    void u64(uint64_t v);
+    void i64(int64_t v) { u64(static_cast<uint64_t>(v)); }
+    void bytes(std::string_view b) { out_.append(b.data(), b.size()); }
+    void str16(std::string_view s) {  // u16 length + bytes
+        u16(static_cast<uint16_t>(s.size()));
+        bytes(s);
+    }
+    void str32(std::string_view s) {  // u32 length + bytes
+        u32(static_cast<uint32_t>(s.size()));
+        bytes(s);
+    }
+
+private:
+    std::string& out_;
+};
+
+// Reads big-endian fields; any read past the end sets !ok() and yields zeros.
+class Reader {
+public:
+    Reader(const void* data, size_t len) : p_(static_cast<const unsigned char*>(data)), n_(len) {}
+    explicit Reader(std::string_view s) : Reader(s.data(), s.size()) {}
+    uint8_t u8();
+    uint16_t u16();
+    uint32_t u32();
+    uint64_t u64();
+    int64_t i64() { return static_cast<int64_t>(u64()); }
+    std::string_view bytes(size_t n);
+    std::string_view str16() { return bytes(u16()); }
+    std::string_view str32() { return bytes(u32()); }
+    bool ok() const { return ok_; }
+    size_t remaining() const { return n_ - pos_; }
+    bool done() const { return ok_ && pos_ == n_; }
+
+private:
+    bool need(size_t k) {
+        if (!ok_ || n_ - pos_ < k) {
+            ok_ = false;
+            return false;
+        }
+        return true;
+    }
+    const unsigned char* p_;
+    size_t n_;
+    size_t pos_ = 0;
+    bool ok_ = true;
+};
+
+// ---- records (Data and Repair payloads) ----
+
+enum class Op : uint8_t { Put = 1, Delete = 2, Clear = 3 };
+
+struct Record {
+    Op op = Op::Put;
+    uint8_t flags = 0;
+    std::string_view cache;
+    std::string_view key;    // empty for Clear
+    std::string_view value;  // empty unless Put
+    uint64_t hlc = 0;
+    uint64_t node = 0;
+    int64_t expires_ms = -1;
+};
+inline constexpr size_t kRecordFixed = 1 + 1 + 2 + 4 + 4 + 8 + 8 + 8;
+
+inline size_t record_size(const Record& r) {
+    return kRecordFixed + r.cache.size() + r.key.size() + r.value.size();
+}
+void encode_record(Writer& w, const Record& r);
+// Parses a whole payload of records; views point into `payload`. Checks
+// lengths and ops; semantic limits (name and key sizes) are the caller's.
+Error decode_records(std::string_view payload, std::vector<Record>* out);
+
+// ---- control payloads ----
+
+struct SeqRange {
+    uint64_t from, to;  // inclusive
+};
+std::string encode_ranges(const std::vector<SeqRange>& ranges);  // Nack, Gone
+Error decode_ranges(std::string_view payload, std::vector<SeqRange>* out);
+
+struct Heartbeat {
+    uint64_t last_seq = 0;  // the sender's latest sequenced message (0: none yet)
+    uint64_t started_ms = 0;
+};
+std::string encode_heartbeat(const Heartbeat& hb);
+Error decode_heartbeat(std::string_view payload, Heartbeat* out);
+
+inline constexpr size_t kGroups = 64;
+inline constexpr size_t kBucketsPerGroup = 64;
+
+struct DigestL1 {
+    std::string_view cache;
+    uint8_t mode = 1;
+    uint64_t floor_hlc = 0, floor_node = 0;  // the cache's clear floor
+    uint64_t groups[kGroups] = {};
+};
+std::string encode_digest_l1(const DigestL1& d);
+Error decode_digest_l1(std::string_view payload, DigestL1* out);
+
+struct DigestL2 {
+    std::string_view cache;
+    uint16_t group = 0;
+    uint64_t buckets[kBucketsPerGroup] = {};
+};
+std::string encode_digest_l2(const DigestL2& d);
+Error decode_digest_l2(std::string_view payload, DigestL2* out);
+
+struct KeyVersion {
+    std::string_view key;
+    uint64_t hlc = 0, node = 0;
+    bool tombstone = false;
+};
+struct Keys {
+    std::string_view cache;
+    uint16_t bucket = 0;
+    uint8_t reply = 0;  // 1: the answer to a Keys message; do not answer again
+    std::vector<KeyVersion> entries;
+};
+void encode_keys_prefix(Writer& w, std::string_view cache, uint16_t bucket, uint8_t reply,
+                        uint32_t count);
+void encode_key_version(Writer& w, const KeyVersion& kv);
+Error decode_keys(std::string_view payload, Keys* out);
+
+struct Pull {
+    std::string_view cache;
+    std::vector<std::string_view> keys;
+};
+std::string encode_pull(std::string_view cache, const std::vector<std::string_view>& keys);
+Error decode_pull(std::string_view payload, Pull* out);
+
+enum class QueryKind : uint8_t { Metrics = 1, Checksums = 2 };
+struct Query {
+    uint64_t request_id = 0;
+    QueryKind kind = QueryKind::Metrics;
+    std::string_view cache;  // empty: every cache
+    std::string_view body;   // QueryReply: the member's JSON answer
+};
+std::string encode_query(const Query& q);
+Error decode_query(std::string_view payload, Query* out, bool reply);
+
+}  // namespace mccache::wire

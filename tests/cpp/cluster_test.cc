@@ -1,0 +1,426 @@
+// Clusters of engines in one process, on loopback: multicast and unicast
+// peers, every mode, conflicts, deletes racing delayed writes, large
+// values, loss, joins, queries and events. Every wait has a deadline.
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstring>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "api/api.h"
+#include "mccache.h"
+
+using namespace std::chrono_literals;
+
+namespace {
+
+std::string unique_cluster() {
+    static std::atomic<int> n{0};
+    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+    return std::string(info->name()).substr(0, 40) + "-" + std::to_string(getpid()) + "-" +
+           std::to_string(n++);
+}
+
+bool wait_until(const std::function<bool()>& pred, std::chrono::milliseconds deadline = 10s) {
+    auto until = std::chrono::steady_clock::now() + deadline;
+    while (std::chrono::steady_clock::now() < until) {
+        if (pred()) return true;
+        std::this_thread::sleep_for(5ms);
+    }
+    return pred();
+}
+
+uint16_t free_udp_port() {
+    int fd = socket(AF_INET, SOCK_DGRAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    socklen_t len = sizeof a;
+    getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+    close(fd);
+    return ntohs(a.sin_port);
+}
+
+struct Node {
+    mccache_t* node = nullptr;
+    mccache_cache_t* cache = nullptr;
+};
+
+class Cluster : public ::testing::Test {
+protected:
+    std::string name = unique_cluster();
+    std::vector<Node> nodes;
+
+    void TearDown() override {
+        for (auto& n : nodes) mccache_close(n.node);
+    }
+
+    Node open(std::vector<std::pair<std::string, std::string>> settings = {},
+              const char* cache = "c") {
+        mccache_config_t* cfg;
+        EXPECT_EQ(mccache_config_new(&cfg), MCCACHE_OK);
+        mccache_config_set(cfg, "cluster_name", name.c_str());
+        mccache_config_set(cfg, "heartbeat_interval", "50ms");
+        mccache_config_set(cfg, "member_timeout", "1s");
+        mccache_config_set(cfg, "log_level", "error");
+        for (auto& [k, v] : settings)
+            EXPECT_EQ(mccache_config_set(cfg, k.c_str(), v.c_str()), MCCACHE_OK)
+                << k << ": " << mccache_last_error();
+        Node n;
+        EXPECT_EQ(mccache_open(&n.node, cfg), MCCACHE_OK) << mccache_last_error();
+        mccache_config_free(cfg);
+        EXPECT_EQ(mccache_cache_open(n.node, cache, &n.cache), MCCACHE_OK);
+        nodes.push_back(n);
+        return n;
+    }
+
+    void open_n(int count, std::vector<std::pair<std::string, std::string>> settings = {}) {
+        for (int i = 0; i < count; ++i) open(settings);
+        wait_for_members(count - 1);
+    }
+
+    void wait_for_members(int others) {
+        ASSERT_TRUE(wait_until([&] {
+            for (auto& n : nodes) {
+                char* j = nullptr;
+                mccache_metrics_json(n.node, &j);
+                std::string s(j);
+                mccache_free(j);
+                if (s.find("\"members_alive\":" + std::to_string(others) + ",") == std::string::npos)
+                    return false;
+            }
+            return true;
+        })) << "members never saw each other";
+    }
+
+    // Tests only: change a node's injected faults while it runs.
+    static void set_faults(const Node& n, int drop, int drop_recv) {
+        n.node->node->set_faults(drop, drop_recv);
+    }
+
+    static std::string get(const Node& n, const std::string& key) {
+        mccache_value_t* v = nullptr;
+        if (mccache_get(n.cache, key.data(), key.size(), &v) != MCCACHE_OK) return "<miss>";
+        size_t len;
+        const void* d = mccache_value_data(v, &len);
+        std::string out(static_cast<const char*>(d), len);
+        mccache_value_free(v);
+        return out;
+    }
+
+    static bool has(const Node& n, const std::string& key) {
+        return mccache_contains(n.cache, key.data(), key.size()) == MCCACHE_OK;
+    }
+
+    static uint64_t checksum(const Node& n) {
+        uint64_t c = 0;
+        mccache_checksum(n.cache, &c);
+        return c;
+    }
+
+    static size_t len(const Node& n) {
+        size_t l = 0;
+        mccache_len(n.cache, &l);
+        return l;
+    }
+
+    bool converged() {
+        for (size_t i = 1; i < nodes.size(); ++i)
+            if (checksum(nodes[i]) != checksum(nodes[0]) || len(nodes[i]) != len(nodes[0])) return false;
+        return true;
+    }
+
+    static void put(const Node& n, const std::string& k, const std::string& v, int64_t ttl = 0) {
+        ASSERT_EQ(mccache_put(n.cache, k.data(), k.size(), v.data(), v.size(), ttl), MCCACHE_OK)
+            << mccache_last_error();
+    }
+};
+
+TEST_F(Cluster, ReplicatesPutDeleteAndClearOverMulticast) {
+    open_n(3);
+    put(nodes[0], "k", "v1");
+    ASSERT_TRUE(wait_until([&] { return get(nodes[1], "k") == "v1" && get(nodes[2], "k") == "v1"; }));
+    put(nodes[1], "k", "v2");
+    ASSERT_TRUE(wait_until([&] { return get(nodes[0], "k") == "v2" && get(nodes[2], "k") == "v2"; }));
+    EXPECT_EQ(mccache_delete(nodes[2].cache, "k", 1), MCCACHE_OK);
+    ASSERT_TRUE(wait_until([&] { return !has(nodes[0], "k") && !has(nodes[1], "k"); }));
+    for (int i = 0; i < 20; ++i) put(nodes[i % 3], "x" + std::to_string(i), "v");
+    ASSERT_TRUE(wait_until([&] { return len(nodes[0]) == 20 && len(nodes[1]) == 20 && len(nodes[2]) == 20; }));
+    EXPECT_EQ(mccache_clear(nodes[1].cache), MCCACHE_OK);
+    ASSERT_TRUE(wait_until([&] { return len(nodes[0]) == 0 && len(nodes[2]) == 0; }));
+    EXPECT_TRUE(converged());
+}
+
+TEST_F(Cluster, ReplicatesOverUnicastPeers) {
+    uint16_t ports[3] = {free_udp_port(), free_udp_port(), free_udp_port()};
+    std::string peers;
+    for (uint16_t p : ports) peers += (peers.empty() ? "" : ",") + std::string("127.0.0.1:") + std::to_string(p);
+    for (uint16_t p : ports) open({{"peers", peers}, {"listen_port", std::to_string(p)}});
+    wait_for_members(2);
+    put(nodes[2], "k", "unicast");
+    ASSERT_TRUE(wait_until([&] { return get(nodes[0], "k") == "unicast" && get(nodes[1], "k") == "unicast"; }));
+    EXPECT_EQ(mccache_delete(nodes[0].cache, "k", 1), MCCACHE_OK);
+    ASSERT_TRUE(wait_until([&] { return !has(nodes[1], "k") && !has(nodes[2], "k"); }));
+}
+
+TEST_F(Cluster, UpdateModeAppliesOnlyWhereThePeerHasTheKey) {
+    open_n(3, {{"cache_mode", "update"}});
+    put(nodes[0], "shared", "old");
+    put(nodes[1], "shared", "old");  // now present on 0 and 1 only... and replicated where present
+    // Node 2 never had it: a remote write does not create it there.
+    put(nodes[0], "shared", "new");
+    ASSERT_TRUE(wait_until([&] { return get(nodes[1], "shared") == "new"; }));
+    EXPECT_FALSE(has(nodes[2], "shared"));
+    // Deletes apply everywhere they can.
+    EXPECT_EQ(mccache_delete(nodes[0].cache, "shared", 6), MCCACHE_OK);
+    ASSERT_TRUE(wait_until([&] { return !has(nodes[1], "shared"); }));
+}
+
+TEST_F(Cluster, InvalidateModeDropsRemoteCopies) {
+    open_n(3, {{"cache_mode", "invalidate"}});
+    put(nodes[1], "k", "local");
+    put(nodes[2], "k", "local");
+    // Each put invalidated the others' copies; wait for the dust to settle.
+    ASSERT_TRUE(wait_until([&] { return !has(nodes[1], "k") || !has(nodes[2], "k"); }));
+    put(nodes[0], "k", "fresh");
+    ASSERT_TRUE(wait_until([&] { return !has(nodes[1], "k") && !has(nodes[2], "k"); }));
+    EXPECT_EQ(get(nodes[0], "k"), "fresh");
+}
+
+TEST_F(Cluster, ConcurrentWritesToOneKeyConvergeToTheHighestVersion) {
+    open_n(3);
+    std::vector<std::thread> writers;
+    for (int t = 0; t < 3; ++t)
+        writers.emplace_back([&, t] {
+            for (int i = 0; i < 200; ++i) put(nodes[t], "hot", "n" + std::to_string(t) + "-" + std::to_string(i));
+        });
+    for (auto& w : writers) w.join();
+    auto version = [&](const Node& n) {
+        mccache_metadata_t m{};
+        m.struct_version = MCCACHE_METADATA_VERSION;
+        if (mccache_metadata(n.cache, "hot", 3, &m) != MCCACHE_OK) return std::pair<uint64_t, uint64_t>{0, 0};
+        return std::pair<uint64_t, uint64_t>{m.version_hlc, m.version_node};
+    };
+    ASSERT_TRUE(wait_until([&] {
+        return version(nodes[0]) == version(nodes[1]) && version(nodes[1]) == version(nodes[2]);
+    })) << "versions differ";
+    std::string winner = get(nodes[0], "hot");
+    EXPECT_EQ(get(nodes[1], "hot"), winner);
+    EXPECT_EQ(get(nodes[2], "hot"), winner);
+    // The winner is the highest version every member saw: its writer's last write.
+    EXPECT_NE(winner.find("-199"), std::string::npos) << winner;
+}
+
+TEST_F(Cluster, DeleteRacingADelayedOlderPutNeverResurrects) {
+    // Node 0's datagrams are all held back up to 300 ms: its put reaches
+    // node 2 only after node 1's later delete has.
+    open({{"fault_delay", "100"}, {"fault_delay_max", "300ms"}, {"fault_seed", "7"}});
+    open();
+    open();
+    wait_for_members(2);
+    put(nodes[0], "k", "older");
+    std::this_thread::sleep_for(1ms);  // let the HLC move; not a synchronisation
+    // Node 1 deletes with a newer version, having never seen the put.
+    mccache_delete(nodes[1].cache, "k", 1);
+    // Whatever arrives in whatever order, no member may end with the key.
+    std::this_thread::sleep_for(400ms);  // the longest injected delay, so the late put has arrived
+    for (int i = 0; i < 3; ++i) EXPECT_FALSE(has(nodes[i], "k")) << "node " << i;
+    ASSERT_EQ(mccache_sync(nodes[0].node), MCCACHE_OK);
+    ASSERT_TRUE(wait_until([&] { return converged(); }));
+    for (int i = 0; i < 3; ++i) EXPECT_FALSE(has(nodes[i], "k")) << "node " << i;
+}
+
+TEST_F(Cluster, LargeValuesArriveWholeAndOversizeIsAnError) {
+    open_n(3, {{"max_value_size", "1MiB"}});
+    std::string v100k(100 * 1024, '\0'), v1m(1024 * 1024, '\0');
+    for (size_t i = 0; i < v100k.size(); ++i) v100k[i] = static_cast<char>(i * 7);
+    for (size_t i = 0; i < v1m.size(); ++i) v1m[i] = static_cast<char>(i * 13 + 1);
+    put(nodes[0], "100k", v100k);
+    put(nodes[1], "1m", v1m);
+    ASSERT_TRUE(wait_until([&] {
+        return get(nodes[2], "100k") == v100k && get(nodes[2], "1m") == v1m &&
+               get(nodes[1], "100k") == v100k && get(nodes[0], "1m") == v1m;
+    }));
+    std::string too_big(1024 * 1024 + 1, 'x');
+    EXPECT_EQ(mccache_put(nodes[0].cache, "big", 3, too_big.data(), too_big.size(), 0), MCCACHE_ETOOBIG);
+    EXPECT_NE(std::string(mccache_last_error()).find("max_value_size"), std::string::npos);
+    EXPECT_FALSE(has(nodes[0], "big"));
+}
+
+TEST_F(Cluster, ConvergesUnderLossDuplicationAndReordering) {
+    open_n(3, {{"fault_drop", "20"}, {"fault_duplicate", "10"}, {"fault_delay", "10"},
+               {"fault_delay_max", "20ms"}, {"fault_seed", "42"}, {"nack_delay", "2ms"}});
+    std::vector<std::thread> writers;
+    for (int t = 0; t < 3; ++t)
+        writers.emplace_back([&, t] {
+            for (int i = 0; i < 300; ++i) {
+                std::string k = "k" + std::to_string((i * 7 + t) % 150);
+                if (i % 10 == 9) mccache_delete(nodes[t].cache, k.data(), k.size());
+                else put(nodes[t], k, std::string(1 + (i % 3000), static_cast<char>('a' + t)));
+            }
+        });
+    for (auto& w : writers) w.join();
+    ASSERT_TRUE(wait_until([&] {
+        if (converged()) return true;
+        for (auto& n : nodes) mccache_sync(n.node);
+        std::this_thread::sleep_for(50ms);
+        return converged();
+    }, 30s)) << "checksums: " << checksum(nodes[0]) << " " << checksum(nodes[1]) << " " << checksum(nodes[2]);
+    char* j;
+    mccache_metrics_json(nodes[0].node, &j);
+    std::string m(j);
+    mccache_free(j);
+    EXPECT_EQ(m.find("\"dropped_out\":0,"), std::string::npos) << "no loss was injected";
+}
+
+TEST_F(Cluster, JoiningMemberReceivesTheState) {
+    open_n(2);
+    for (int i = 0; i < 5000; ++i) put(nodes[i % 2], "key" + std::to_string(i), "value" + std::to_string(i));
+    ASSERT_TRUE(wait_until([&] { return len(nodes[0]) == 5000 && len(nodes[1]) == 5000; }));
+    open();  // a late joiner, empty
+    ASSERT_TRUE(wait_until([&] { return converged(); }, 30s))
+        << "joiner has " << len(nodes[2]) << " of 5000";
+    EXPECT_EQ(get(nodes[2], "key4321"), "value4321");
+}
+
+TEST_F(Cluster, DifferentClusterNamesDoNotMix) {
+    open_n(2);
+    std::string mine = name;
+    name = unique_cluster();
+    Node other = open();
+    put(other, "k", "other cluster");
+    put(nodes[0], "k2", "mine");
+    ASSERT_TRUE(wait_until([&] { return has(nodes[1], "k2"); }));
+    std::this_thread::sleep_for(100ms);  // give a leak time to show (there is no event to wait on)
+    EXPECT_FALSE(has(nodes[0], "k"));
+    EXPECT_FALSE(has(other, "k2"));
+    char* j;
+    mccache_metrics_json(nodes[0].node, &j);
+    EXPECT_EQ(std::string(j).find("\"wrong_cluster\":0"), std::string::npos);
+    mccache_free(j);
+}
+
+TEST_F(Cluster, CollectsEveryMembersChecksums) {
+    open_n(3);
+    put(nodes[0], "a", "1");
+    ASSERT_TRUE(wait_until([&] { return converged() && len(nodes[2]) == 1; }));
+    char* out = nullptr;
+    ASSERT_EQ(mccache_cluster_collect(nodes[1].node, MCCACHE_QUERY_CHECKSUMS, "c", 2000, &out), MCCACHE_OK);
+    std::string s(out);
+    mccache_free(out);
+    EXPECT_NE(s.find("\"members\":3"), std::string::npos) << s;
+    char want[32];
+    std::snprintf(want, sizeof want, "%016llx", static_cast<unsigned long long>(checksum(nodes[0])));
+    size_t count = 0;
+    for (size_t p = s.find(want); p != std::string::npos; p = s.find(want, p + 1)) ++count;
+    EXPECT_EQ(count, 3u) << s;
+
+    struct Replies {
+        std::mutex mu;
+        std::set<uint64_t> members;
+        bool done = false;
+        int freed = 0;
+    } r;
+    ASSERT_EQ(mccache_cluster_request(
+                  nodes[0].node, MCCACHE_QUERY_METRICS, nullptr, 2000,
+                  [](uint64_t member, const char* json, void* o) {
+                      auto* r = static_cast<Replies*>(o);
+                      std::lock_guard<std::mutex> lock(r->mu);
+                      if (member == 0) r->done = true;
+                      else if (json && std::strstr(json, "\"node\"")) r->members.insert(member);
+                  },
+                  &r, [](void* o) { static_cast<Replies*>(o)->freed++; }),
+              MCCACHE_OK);
+    ASSERT_TRUE(wait_until([&] {
+        std::lock_guard<std::mutex> lock(r.mu);
+        return r.done && r.freed == 1;
+    }));
+    EXPECT_EQ(r.members.size(), 3u);
+}
+
+TEST_F(Cluster, RemoteChangesAndMembershipReachCallbacks) {
+    struct Seen {
+        std::mutex mu;
+        std::vector<std::pair<int, int>> changes;  // type, origin
+        std::vector<int> member_events;
+    } seen;
+    open();
+    ASSERT_EQ(mccache_on_member(nodes[0].node,
+                                [](const mccache_member_t* m, void* o) {
+                                    auto* s = static_cast<Seen*>(o);
+                                    std::lock_guard<std::mutex> lock(s->mu);
+                                    s->member_events.push_back(m->event);
+                                },
+                                &seen, nullptr),
+              MCCACHE_OK);
+    ASSERT_EQ(mccache_on_change(nodes[0].cache,
+                                [](const mccache_event_t* e, void* o) {
+                                    auto* s = static_cast<Seen*>(o);
+                                    std::lock_guard<std::mutex> lock(s->mu);
+                                    s->changes.emplace_back(e->type, e->origin);
+                                },
+                                &seen, nullptr),
+              MCCACHE_OK);
+    open();
+    wait_for_members(1);
+    put(nodes[1], "k", "remote");
+    mccache_delete(nodes[1].cache, "k", 1);
+    ASSERT_TRUE(wait_until([&] {
+        std::lock_guard<std::mutex> lock(seen.mu);
+        return seen.changes.size() >= 2;
+    }));
+    {
+        std::lock_guard<std::mutex> lock(seen.mu);
+        EXPECT_EQ(seen.changes[0], std::make_pair(int(MCCACHE_EVENT_INSERT), int(MCCACHE_ORIGIN_REMOTE)));
+        EXPECT_EQ(seen.changes[1], std::make_pair(int(MCCACHE_EVENT_DELETE), int(MCCACHE_ORIGIN_REMOTE)));
+    }
+    mccache_close(nodes[1].node);
+    ASSERT_TRUE(wait_until([&] {
+        std::lock_guard<std::mutex> lock(seen.mu);
+        return std::count(seen.member_events.begin(), seen.member_events.end(), MCCACHE_MEMBER_LEFT) == 1;
+    }));
+    std::lock_guard<std::mutex> lock(seen.mu);
+    EXPECT_EQ(seen.member_events.front(), MCCACHE_MEMBER_JOINED);
+}
+
+TEST_F(Cluster, AntiEntropyRepairsAMemberThatMissedWritesAndReportsIt) {
+    open_n(2);
+    // A third member that hears nothing: it never sees the writes' stream.
+    Node deaf = open({{"fault_drop_recv", "100"}});
+    struct Seen {
+        std::atomic<int> repairs{0};
+    } seen;
+    ASSERT_EQ(mccache_on_change(deaf.cache,
+                                [](const mccache_event_t* e, void* o) {
+                                    if (e->origin == MCCACHE_ORIGIN_REPAIR) static_cast<Seen*>(o)->repairs++;
+                                },
+                                &seen, nullptr),
+              MCCACHE_OK);
+    for (int i = 0; i < 50; ++i) put(nodes[i % 2], "k" + std::to_string(i), "v" + std::to_string(i));
+    ASSERT_TRUE(wait_until([&] { return len(nodes[0]) == 50 && len(nodes[1]) == 50; }));
+    EXPECT_EQ(len(deaf), 0u);
+    // Heal: only anti-entropy can bring the history.
+    set_faults(deaf, 0, 0);
+    ASSERT_EQ(mccache_sync(nodes[0].node), MCCACHE_OK);
+    ASSERT_TRUE(wait_until([&] { return converged(); })) << len(deaf);
+    ASSERT_TRUE(wait_until([&] { return seen.repairs.load() >= 50; })) << seen.repairs.load();
+    char* j;
+    mccache_metrics_json(deaf.node, &j);
+    std::string m(j);
+    mccache_free(j);
+    EXPECT_EQ(m.find("\"ae_keys_repaired\":0,"), std::string::npos) << m;
+}
+
+}  // namespace
