@@ -16,6 +16,9 @@ using namespace std::chrono_literals;
 namespace {
 
 std::unique_ptr<node::Node> open_node(config::Config cfg = {}) {
+    // These tests are about one node: keep it off the network, so tests
+    // running in parallel cannot replicate into each other.
+    EXPECT_TRUE(cfg.set("transport", "none", config::Source::Api, "api").ok());
     std::unique_ptr<node::Node> n;
     Status st = node::Node::open(cfg, &n);
     EXPECT_TRUE(st.ok()) << st.message;
