@@ -341,7 +341,12 @@ TEST_F(Cluster, CollectsEveryMembersChecksums) {
                       if (member == 0) r->done = true;
                       else if (json && std::strstr(json, "\"node\"")) r->members.insert(member);
                   },
-                  &r, [](void* o) { static_cast<Replies*>(o)->freed++; }),
+                  &r,
+                  [](void* o) {
+                      auto* r = static_cast<Replies*>(o);
+                      std::lock_guard<std::mutex> lock(r->mu);
+                      r->freed++;
+                  }),
               MCCACHE_OK);
     ASSERT_TRUE(wait_until([&] {
         std::lock_guard<std::mutex> lock(r.mu);
