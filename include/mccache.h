@@ -981,6 +981,48 @@ MCCACHE_API int mccache_cluster_collect(mccache_t *node, int kind, const char *c
                                         int timeout_ms, char **out);
 /** @} */
 
+/* ------------------------------------------------------------------------ */
+/** @name Security
+ *
+ * With `crypto_key` set, every datagram is sealed with AES-256-GCM (the
+ * header authenticated, the payload encrypted) and anything that does not
+ * authenticate is dropped and counted. `docs/SECURITY.md` has the threat
+ * model and the rotation procedure. @{ */
+
+/**
+ * @brief Generate a new cluster key: 32 random bytes from the OS, as base64.
+ * @param buf Receives the NUL-terminated key (44 characters plus the NUL).
+ * @param len The size of @p buf: at least 45.
+ * @returns #MCCACHE_OK; #MCCACHE_EINVAL for a NULL @p buf; #MCCACHE_EBUFS if
+ *          @p len < 45; #MCCACHE_EIO if the OS has no randomness to give.
+ * Thread-safety: safe from any thread.
+ * Ownership: the caller owns @p buf (wipe it after use).
+ * Callback context: may be called from callbacks.
+ */
+MCCACHE_API int mccache_generate_key(char *buf, size_t len);
+
+/**
+ * @brief Change a running node's keys (rotation without downtime).
+ *
+ * @p seal_key seals what this node sends and is accepted on receive;
+ * @p accept_key is only accepted. The procedure: give every member the new
+ * key as @p accept_key; then make it every member's @p seal_key, with the old
+ * one as @p accept_key; then drop the old one.
+ * @param node The node.
+ * @param seal_key Base64 of 32 bytes; NULL or "" stops sealing (refused
+ *        with `require_encryption`).
+ * @param accept_key Base64 of 32 bytes, or NULL / "" for none.
+ * @returns #MCCACHE_OK; #MCCACHE_EINVAL for a malformed key (the message
+ *          names which); #MCCACHE_ECONFIG if both keys have the same key id;
+ *          #MCCACHE_ECLOSED.
+ * Thread-safety: safe from any thread; takes effect on the loop thread
+ *          before the call returns.
+ * Ownership: the keys are copied; wipe your copies.
+ * Callback context: may be called from callbacks.
+ */
+MCCACHE_API int mccache_set_keys(mccache_t *node, const char *seal_key, const char *accept_key);
+/** @} */
+
 MCCACHE_END_DECL
 
 #endif /* MCCACHE_H */

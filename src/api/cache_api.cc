@@ -62,15 +62,18 @@ int check_ttl(const char* fn, int64_t ttl_ms) {
     return MCCACHE_OK;
 }
 
-int64_t expiry_for(Cache& cache, int64_t ttl_ms) {
+// Absolute expiry for a write at `now`.
+int64_t expiry_for(Cache& cache, int64_t ttl_ms, int64_t now) {
     if (ttl_ms == MCCACHE_TTL_DEFAULT) ttl_ms = cache.default_ttl_ms();
     if (ttl_ms <= 0) return -1;
-    int64_t now = cache.node().clock().now_ms();
     return ttl_ms > INT64_MAX - now ? -1 : now + ttl_ms;
 }
 
 int put_one(const char* fn, Cache& cache, const void* key, size_t klen, const void* value,
-            size_t vlen, int64_t expires_ms) {
+            size_t vlen, int64_t ttl_ms) {
+    // One clock reading for both the write time and the expiry.
+    int64_t now = cache.node().clock().now_ms();
+    int64_t expires_ms = expiry_for(cache, ttl_ms, now);
     Value* v = mccache::store::value_new(value, vlen);
     if (!v) return fail(MCCACHE_ENOMEM, std::string(fn) + ": out of memory");
     mccache::node::Node& node = cache.node();
@@ -80,7 +83,8 @@ int put_one(const char* fn, Cache& cache, const void* key, size_t klen, const vo
     // A Stale result means a racing write or clear on another thread took a
     // newer version first: in version order this put came before it, so it
     // was applied and then superseded. That is success, not an error.
-    mccache::store::Applied r = cache.store().apply(key, klen, v, version, expires_ms, Origin::Local);
+    mccache::store::Applied r =
+        cache.store().apply(key, klen, v, version, expires_ms, Origin::Local, false, now);
     if (!replicate) return MCCACHE_OK;
     if (r == mccache::store::Applied::Stale) {
         mccache::store::value_unref(v);
@@ -148,7 +152,7 @@ MCCACHE_API int mccache_put(mccache_cache_t* c, const void* key, size_t klen, co
             (rc = check_value("mccache_put", cache, klen, value, vlen)) ||
             (rc = check_ttl("mccache_put", ttl_ms)))
             return rc;
-        return put_one("mccache_put", cache, key, klen, value, vlen, expiry_for(cache, ttl_ms));
+        return put_one("mccache_put", cache, key, klen, value, vlen, ttl_ms);
     });
 }
 
@@ -316,10 +320,9 @@ MCCACHE_API int mccache_put_batch(mccache_cache_t* c, size_t n, const void* cons
                 (rc = check_value("mccache_put_batch", cache, klens[i], values[i], vlens[i], where)))
                 return rc;
         }
-        int64_t expires = expiry_for(cache, ttl_ms);
         for (size_t i = 0; i < n; ++i) {
             if (int rc = put_one("mccache_put_batch", cache, keys[i], klens[i], values[i], vlens[i],
-                                 expires))
+                                 ttl_ms))
                 return rc;
         }
         return MCCACHE_OK;

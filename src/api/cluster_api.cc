@@ -2,6 +2,8 @@
 #include <cjson/cJSON.h>
 
 #include <cinttypes>
+#include <algorithm>
+#include <cstring>
 #include <future>
 
 #include "api/api.h"
@@ -155,6 +157,45 @@ MCCACHE_API int mccache_cluster_collect(mccache_t* node, int kind, const char* c
         cJSON_free(text);
         *out = mccache::api::dup_string(s);
         return MCCACHE_OK;
+    });
+}
+
+}  // extern "C"
+
+extern "C" {
+
+MCCACHE_API int mccache_generate_key(char* buf, size_t len) {
+    return guarded("mccache_generate_key", [&]() -> int {
+        if (!buf) return fail(MCCACHE_EINVAL, "mccache_generate_key: buf is NULL");
+        if (len < 45) return fail(MCCACHE_EBUFS, "mccache_generate_key: the buffer needs 45 bytes");
+        std::string key;
+        mccache::Status st = mccache::crypto::generate_key_b64(&key);
+        if (!st.ok()) return fail(st);
+        std::memcpy(buf, key.c_str(), key.size() + 1);
+        std::fill(key.begin(), key.end(), '\0');
+        return MCCACHE_OK;
+    });
+}
+
+MCCACHE_API int mccache_set_keys(mccache_t* node, const char* seal_key, const char* accept_key) {
+    return guarded("mccache_set_keys", [&]() -> int {
+        MCCACHE_ENTER_NODE("mccache_set_keys", node);
+        std::vector<mccache::crypto::Key> seal, accept;
+        mccache::crypto::Key k;
+        if (seal_key && *seal_key) {
+            mccache::Status st = mccache::crypto::decode_key_b64(seal_key, &k, "mccache_set_keys: seal_key");
+            if (!st.ok()) return fail(st);
+            seal.push_back(k);
+        }
+        if (accept_key && *accept_key) {
+            mccache::Status st = mccache::crypto::decode_key_b64(accept_key, &k, "mccache_set_keys: accept_key");
+            if (!st.ok()) return fail(st);
+            accept.push_back(k);
+        }
+        mccache::Status st;
+        node->node->run_on_loop([&] { st = node->node->cluster().set_keys(seal, accept); });
+        std::fill(k.begin(), k.end(), 0);
+        return st.ok() ? MCCACHE_OK : fail(st.code, "mccache_set_keys: " + st.message);
     });
 }
 

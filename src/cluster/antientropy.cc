@@ -21,6 +21,7 @@ namespace {
 constexpr size_t kRepairBytesPerTick = 256 * 1024;
 constexpr uint64_t kRepairTickMs = 2;
 constexpr size_t kMaxPullKeys = 4096;
+constexpr int64_t kResyncDelayMs = 300;
 
 void group_sums(const std::vector<uint64_t>& buckets, uint64_t* groups) {
     for (size_t g = 0; g < wire::kGroups; ++g) {
@@ -105,6 +106,8 @@ void Cluster::on_digest_l2(Member& m, std::string_view payload) {
     }
     node::Cache* cache = node_.find_or_open_cache(d.cache);
     if (!cache) return;
+    // The member still differs from us: check again once these repairs land.
+    if (m.resync_due_ms == 0) m.resync_due_ms = now() + kResyncDelayMs;
     std::vector<uint64_t> buckets = digests_of(cache->store());
     for (size_t i = 0; i < wire::kBucketsPerGroup; ++i) {
         size_t b = d.group * wire::kBucketsPerGroup + i;

@@ -15,11 +15,23 @@ constexpr int kMaxNackTries = 8;
 constexpr size_t kMaxRangesPerNack = 64;
 constexpr size_t kMaxResendPerNack = 2048;
 
-uint64_t random_incarnation() {
+// Start time in the high bits: a restarted member's incarnation is larger
+// than its last one, so replayed datagrams of an old incarnation can be told
+// apart. The random low bits separate two starts in the same millisecond
+// (their nonces must differ).
+uint64_t new_incarnation(int64_t now_ms) {
     std::random_device rd;
-    uint64_t v = 0;
-    while (v == 0) v = (static_cast<uint64_t>(rd()) << 32) ^ rd();
-    return v;
+    return static_cast<uint64_t>(now_ms) << 16 | (rd() & 0xffff);
+}
+
+std::vector<crypto::Key> as_keys(const std::vector<unsigned char>& bytes) {
+    std::vector<crypto::Key> out;
+    if (bytes.size() == 32) {
+        crypto::Key k;
+        std::copy(bytes.begin(), bytes.end(), k.begin());
+        out.push_back(k);
+    }
+    return out;
 }
 
 }  // namespace
@@ -42,8 +54,16 @@ Status Cluster::start(uv_loop_t* loop) {
     loop_ = loop;
     const config::NodeSettings& st = node_.settings();
     cluster_id_ = wire::cluster_id(st.cluster_name);
-    incarnation_ = random_incarnation();
+    incarnation_ = new_incarnation(now());
     started_ms_ = static_cast<uint64_t>(now());
+    sealer_ = std::make_unique<crypto::Sealer>(cluster_id_, node_.id(), incarnation_);
+    Status ks = sealer_->set_keys(as_keys(st.crypto_key), as_keys(st.crypto_key_accept));
+    if (!ks.ok()) return ks;
+    require_encryption_ = st.require_encryption;
+    if (!sealer_->sealing() && st.transport_mode != "none")
+        node_.log().log(MCCACHE_LOG_WARN,
+                        "no crypto_key: cluster traffic is neither encrypted nor authenticated "
+                        "(CRC32C only); see docs/SECURITY.md");
     Status s = udp_.open(loop, st, st.transport_mode,
                          [this](const unsigned char* d, size_t n, const transport::Address& a) {
                              on_datagram(d, n, a);
@@ -189,7 +209,11 @@ void Cluster::send_message(wire::Type type, bool sequenced, const std::string& p
         h.frag_index = static_cast<uint16_t>(i);
         std::string_view slice(payload.data() + i * cap,
                                std::min(cap, payload.size() - std::min(payload.size(), i * cap)));
-        std::string dgram = wire::encode_plain(h, slice);
+        std::string dgram = sealer_->sealing() ? sealer_->seal(h, slice) : wire::encode_plain(h, slice);
+        if (dgram.empty()) {
+            node_.log().log(MCCACHE_LOG_ERROR, "cannot seal a datagram; message dropped");
+            return;
+        }
         if (to) udp_.send_to(*to, dgram);
         else udp_.send_all(dgram);
         if (frags > 1) metrics_.fragments_sent.fetch_add(1, std::memory_order_relaxed);
@@ -215,23 +239,80 @@ void Cluster::send_heartbeat() {
 
 // ---- receiving ----
 
+Status Cluster::set_keys(const std::vector<crypto::Key>& seal, const std::vector<crypto::Key>& accept) {
+    if (!sealer_) return Error(MCCACHE_ECLOSED, "the cluster is not running");
+    if (seal.empty() && require_encryption_)
+        return Error(MCCACHE_EINVAL, "require_encryption is on: a sealing key is required");
+    return sealer_->set_keys(seal, accept);
+}
+
+void Cluster::reject(std::atomic<uint64_t>& counter, const char* why, const transport::Address& from) {
+    counter.fetch_add(1, std::memory_order_relaxed);
+    // Counted always, logged at most once per 10 s: a flood must not turn
+    // into a flood of log lines.
+    ++rejects_since_log_;
+    int64_t t = now();
+    if (t - last_reject_log_ms_ >= 10000) {
+        node_.log().log(MCCACHE_LOG_WARN,
+                        "dropped %" PRIu64 " datagram(s) in the last period; latest: %s from %s",
+                        rejects_since_log_, why, from.to_string().c_str());
+        last_reject_log_ms_ = t;
+        rejects_since_log_ = 0;
+    }
+}
+
+bool Cluster::replayed(Member& m, const wire::Header& h, bool mark) {
+    // A 1024-wide window over the sender's unsequenced messages.
+    constexpr uint64_t kBits = 1024;
+    if (h.seq + kBits <= m.ctrl_top) return true;
+    if (h.seq <= m.ctrl_top) {
+        uint64_t i = m.ctrl_top - h.seq;
+        bool seen = m.ctrl_seen[i / 64] >> (i % 64) & 1;
+        if (mark) m.ctrl_seen[i / 64] |= uint64_t{1} << (i % 64);
+        return seen;
+    }
+    if (!mark) return false;
+    uint64_t shift = h.seq - m.ctrl_top;
+    if (shift >= kBits) {
+        std::fill(std::begin(m.ctrl_seen), std::end(m.ctrl_seen), 0);
+    } else {
+        for (uint64_t k = 0; k < shift; ++k) {  // shift the bitmap by one, `shift` times
+            for (int w = 15; w > 0; --w) m.ctrl_seen[w] = m.ctrl_seen[w] << 1 | m.ctrl_seen[w - 1] >> 63;
+            m.ctrl_seen[0] <<= 1;
+        }
+    }
+    m.ctrl_top = h.seq;
+    m.ctrl_seen[0] |= 1;
+    return false;
+}
+
 void Cluster::on_datagram(const unsigned char* data, size_t len, const transport::Address& from) {
     if (!running_) return;
     wire::Header h;
     std::string_view payload;
-    wire::Error e = wire::decode_plain(data, len, &h, &payload);
+    std::string opened;
+    wire::Error e = wire::decode_header(data, len, &h);
+    if (e == wire::Error::None && (h.flags & wire::kFlagSealed)) {
+        if (h.cluster != cluster_id_) return reject(metrics_.rejected_cluster, "wrong cluster", from);
+        switch (sealer_->open(data, len, h, &opened)) {
+            case crypto::Sealer::Open::Ok: payload = opened; break;
+            case crypto::Sealer::Open::Malformed: return reject(metrics_.rejected_malformed, "malformed", from);
+            default: return reject(metrics_.rejected_auth, "authentication failed", from);
+        }
+    } else if (e == wire::Error::None && require_encryption_) {
+        return reject(metrics_.rejected_plaintext, "not sealed (require_encryption)", from);
+    } else if (e == wire::Error::None) {
+        e = wire::decode_plain(data, len, &h, &payload);
+    }
     if (e != wire::Error::None) {
         switch (e) {
-            case wire::Error::BadChecksum: metrics_.rejected_checksum++; break;
-            case wire::Error::BadVersion: metrics_.rejected_version++; break;
-            default: metrics_.rejected_malformed++; break;
+            case wire::Error::BadChecksum: return reject(metrics_.rejected_checksum, "bad checksum", from);
+            case wire::Error::BadVersion: return reject(metrics_.rejected_version, "unknown version", from);
+            case wire::Error::BadLength: return reject(metrics_.rejected_oversize, "bad length", from);
+            default: return reject(metrics_.rejected_malformed, wire::error_name(e), from);
         }
-        return;
     }
-    if (h.cluster != cluster_id_) {
-        metrics_.rejected_cluster++;
-        return;
-    }
+    if (h.cluster != cluster_id_) return reject(metrics_.rejected_cluster, "wrong cluster", from);
     if (h.sender == node_.id()) {
         // Our own multicast, looped back; or another process with our id.
         if (h.incarnation != incarnation_) metrics_.rejected_malformed++;
@@ -239,12 +320,15 @@ void Cluster::on_datagram(const unsigned char* data, size_t len, const transport
     }
     Member* m = member_for(h, from);
     if (!m) return;
+    bool sequenced = h.flags & wire::kFlagSequenced;
+    if (!sequenced && replayed(*m, h, false)) return reject(metrics_.rejected_replayed, "replayed", from);
     std::string whole;
     if (h.frag_count > 1) {
         metrics_.fragments_received.fetch_add(1, std::memory_order_relaxed);
         if (!reassemble(*m, h, payload, &whole)) return;
         payload = whole;
     }
+    if (!sequenced) replayed(*m, h, true);  // marked once the whole message is in
     switch (h.type) {
         case wire::Type::Data:
             if (h.flags & wire::kFlagSequenced) on_data(*m, h, payload);
@@ -303,6 +387,10 @@ Member* Cluster::member_for(const wire::Header& h, const transport::Address& fro
         // A new member: converge with it at once (this is also how a joining
         // member receives the state).
         publish_digests(&it->second.addr);
+    } else if (h.incarnation < it->second.incarnation) {
+        // An earlier life of this member: replayed traffic.
+        reject(metrics_.rejected_replayed, "old incarnation", from);
+        return nullptr;
     } else if (h.incarnation != it->second.incarnation) {
         // Restarted: a new stream from sequence 1.
         Member& m = it->second;
@@ -610,6 +698,10 @@ void Cluster::tick() {
             report(m, kMemberDown);
         }
         if (m.state == MemberState::Alive) ++alive;
+        if (m.resync_due_ms && t >= m.resync_due_ms && m.state == MemberState::Alive) {
+            m.resync_due_ms = 0;
+            publish_digests(&m.addr);
+        }
         for (auto it = m.partial.begin(); it != m.partial.end();) {
             if (t - it->second.started_ms > st.reassembly_timeout_ms) {
                 m.partial_bytes -= it->second.bytes;

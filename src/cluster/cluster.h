@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "crypto/seal.h"
 #include "store/store.h"
 #include "transport/udp.h"
 #include "wire/wire.h"
@@ -48,6 +49,7 @@ struct Metrics {
     std::atomic<uint64_t> ae_keys_repaired{0}, ae_keys_pulled{0};
     std::atomic<uint64_t> rejected_malformed{0}, rejected_checksum{0}, rejected_cluster{0};
     std::atomic<uint64_t> rejected_version{0}, rejected_oversize{0}, rejected_records{0};
+    std::atomic<uint64_t> rejected_auth{0}, rejected_replayed{0}, rejected_plaintext{0};
     std::atomic<uint64_t> reassembly_dropped{0}, send_queue_overflow{0}, stale_records{0};
     std::atomic<uint64_t> members_alive{0};
     std::atomic<uint64_t> lag_samples{0}, lag_sum_ms{0}, lag_max_ms{0};
@@ -87,8 +89,15 @@ struct Member {
     std::set<uint64_t> above;  // received seqs > hw
     int64_t nack_due_ms = 0;
     int nack_tries = 0;
+    // Another anti-entropy round with this member is due (0: none): set
+    // while a round still finds differences, so repairs lost on the way are
+    // retried at once instead of at the next cache_pulse.
+    int64_t resync_due_ms = 0;
     std::map<uint64_t, Partial> partial;  // by (seq << 1 | sequenced)
     size_t partial_bytes = 0;
+    // Replay window of unsequenced messages (the stream has its own).
+    uint64_t ctrl_top = 0;
+    uint64_t ctrl_seen[16] = {};  // bit i: seq ctrl_top - i was seen
 };
 
 // The answer collector of one cluster-wide request.
@@ -112,6 +121,9 @@ public:
 
     // Any thread: queue a local write for replication.
     void publish(Outgoing out);
+
+    // Loop thread: new keys (rotation). Empty seal key: stop sealing.
+    Status set_keys(const std::vector<crypto::Key>& seal, const std::vector<crypto::Key>& accept);
 
     // Loop thread.
     void sync_now();  // an anti-entropy round with every member
@@ -141,6 +153,8 @@ private:
 
     // receiving
     void on_datagram(const unsigned char* data, size_t len, const transport::Address& from);
+    bool replayed(Member& m, const wire::Header& h, bool mark);
+    void reject(std::atomic<uint64_t>& counter, const char* why, const transport::Address& from);
     Member* member_for(const wire::Header& h, const transport::Address& from);
     bool reassemble(Member& m, const wire::Header& h, std::string_view frag, std::string* whole);
     void on_data(Member& m, const wire::Header& h, std::string_view payload);
@@ -181,6 +195,10 @@ private:
     node::Node& node_;
     uv_loop_t* loop_ = nullptr;
     transport::Udp udp_;
+    std::unique_ptr<crypto::Sealer> sealer_;
+    bool require_encryption_ = false;
+    int64_t last_reject_log_ms_ = 0;
+    uint64_t rejects_since_log_ = 0;
     uint64_t cluster_id_ = 0;
     uint64_t incarnation_ = 0;
     uint64_t started_ms_ = 0;

@@ -72,6 +72,13 @@ Status Config::resolve(NodeSettings* out) const {
     if (!n.crypto_key_b64.empty() && !decode_key32(n.crypto_key_b64, &n.crypto_key, &why))
         return Error(MCCACHE_EINTERNAL, "crypto_key: stored value no longer decodes: " + why);
 
+    std::string accept_b64 = get("crypto_key_accept").str;
+    if (!accept_b64.empty() && !decode_key32(accept_b64, &n.crypto_key_accept, &why))
+        return Error(MCCACHE_EINTERNAL, "crypto_key_accept: stored value no longer decodes: " + why);
+    n.require_encryption = get("require_encryption").num != 0;
+    if (n.require_encryption && n.crypto_key.empty())
+        return Error(MCCACHE_ECONFIG, "require_encryption is true but crypto_key is not set");
+
     n.pulse_ms = static_cast<int64_t>(get("cache_pulse").num);
     n.callback_win_ms = static_cast<int64_t>(get("callback_win").num);
     n.housekeeper_ms = static_cast<int64_t>(get("daemon_sleep").num);

@@ -20,6 +20,8 @@ constexpr uint64_t kMiB = 1024 * kKiB;
 constexpr uint64_t kTiB = 1024 * 1024 * kMiB;
 
 constexpr EnumValue kLogFormats[] = {{"text", 0}, {"json", 1}};
+constexpr EnumValue kBools[] = {{"false", 0}, {"true", 1}, {"off", 0}, {"on", 1}, {"0", 0}, {"1", 1},
+                                {"no", 0}, {"yes", 1}};
 constexpr EnumValue kTransports[] = {{"auto", 0}, {"multicast", 1}, {"unicast", 2}, {"none", 3}};
 // Values are MCCACHE_LOG_*; "warning" is accepted for people used to syslog names.
 constexpr EnumValue kLogLevels[] = {
@@ -55,6 +57,13 @@ const Setting kSettings[] = {
      "AES-256-GCM key: base64 of exactly 32 bytes (openssl rand -base64 32). Empty means "
      "no encryption. Never shown back: reads as \"(set)\" or \"\".",
      true},
+    {"crypto_key_accept", Type::Key32, Scope::Node, "", 0, 0, {},
+     "A second AES-256-GCM key accepted on receive but never used to send, for rotation "
+     "without downtime (docs/SECURITY.md). Never shown back.",
+     true},
+    {"require_encryption", Type::Enum, Scope::Node, "false", 0, 0, kBools,
+     "When true, a node refuses to open without crypto_key and drops every datagram that is "
+     "not sealed (counted as rejected.plaintext)."},
     // --- node: timers ----------------------------------------------------------
     {"cache_pulse", Type::Duration, Scope::Node, "30s", 100 * kMs, 1 * kDay, {},
      "Period of the anti-entropy round (McCache's pulse): each member publishes its "

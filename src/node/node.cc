@@ -459,6 +459,10 @@ void fill_cluster_metrics(cJSON* root, const cluster::Cluster& c) {
     add_num(rej, "unknown_version", get(m.rejected_version));
     add_num(rej, "oversize", get(m.rejected_oversize));
     add_num(rej, "records", get(m.rejected_records));
+    add_num(rej, "auth_failed", get(m.rejected_auth));
+    add_num(rej, "replayed", get(m.rejected_replayed));
+    add_num(rej, "plaintext", get(m.rejected_plaintext));
+    add_num(rej, "oversize_datagram", t.oversize_in);
     cJSON* f = cJSON_AddObjectToObject(o, "faults");
     if (!f) throw std::bad_alloc();
     add_num(f, "dropped_out", t.fault_dropped_out);

@@ -457,7 +457,7 @@ bool Store::key_checksum(const void* key, size_t klen, uint64_t* out) {
 // ---- writes ----
 
 Applied Store::apply(const void* key, size_t klen, Value* value, Version version,
-                     int64_t expires_ms, Origin origin, bool only_if_present) {
+                     int64_t expires_ms, Origin origin, bool only_if_present, int64_t now_ms) {
     uint64_t h0 = hash_key(key, klen);
     Shard& s = shard_for(h0);
     uint64_t h = tag_of(h0);
@@ -471,7 +471,7 @@ Applied Store::apply(const void* key, size_t klen, Value* value, Version version
             old = value;
             result = Applied::Stale;
         } else {
-            int64_t now = clock_.now_ms();
+            int64_t now = now_ms >= 0 ? now_ms : clock_.now_ms();
             size_t i = s.find(h, key, klen);
             Entry* e = i == kNpos ? nullptr : s.at(i);
             bool live = e && e->value && !(e->expires_ms >= 0 && now >= e->expires_ms);
@@ -736,8 +736,11 @@ void Store::evict_from(Shard& s, Entry* keep) {
 void Store::evict_elsewhere(size_t start) {
     // The writer's own shard had nothing left to give: take from the others,
     // one shard at a time, never holding two locks.
-    for (size_t round = 0; round < shard_count_ && over_budget(); ++round) {
-        size_t si = (start + 1 + evict_cursor_.fetch_add(1, std::memory_order_relaxed)) % shard_count_;
+    // Never the writer's own shard: there the new entry is unprotected now.
+    if (shard_count_ == 1) return;
+    for (size_t round = 0; round + 1 < shard_count_ && over_budget(); ++round) {
+        size_t step = evict_cursor_.fetch_add(1, std::memory_order_relaxed) % (shard_count_ - 1);
+        size_t si = (start + 1 + step) % shard_count_;
         Shard& s = shards_[si];
         Guard g(s.lock);
         evict_from(s, nullptr);

@@ -103,8 +103,10 @@ public:
     // store already holds this key at an equal or newer version (Stale) or
     // `only_if_present` is set and the key is not live (Absent). In those
     // cases the reference is dropped.
+    // `now_ms` (when >= 0) is the write time the caller derived the expiry
+    // from, so that updated + ttl == expires exactly.
     Applied apply(const void* key, size_t klen, Value* value, Version version, int64_t expires_ms,
-                  Origin origin, bool only_if_present = false);
+                  Origin origin, bool only_if_present = false, int64_t now_ms = -1);
     // Deletes `key` at `version`, leaving a tombstone. Returns true if a live
     // entry was removed; Stale if the store holds a newer version.
     Applied remove(const void* key, size_t klen, Version version, Origin origin, bool* was_live);

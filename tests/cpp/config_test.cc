@@ -329,7 +329,7 @@ TEST(Config, BadValuesNameKeySourceAndRange) {
               "store_shards: invalid value \"3\" from api: not a power of two; expected 0 "
               "(automatic) or a power of two from 1 to 1024");
     EXPECT_EQ(err("store_shards", "2048"),
-              "store_shards: value 2048 from api is out of range [0, 1024]");
+              "store_shards: value 2048 from api is out of range 0 or a power of two in [1, 1024]");
     EXPECT_NE(err("multicast_ip", "10.0.0.1").find("10.0.0.1 is not a multicast address"),
               std::string::npos);
     EXPECT_NE(err("multicast_ip", "239.1.1.1:0").find("port \"0\" is not in [1, 65535]"),
@@ -765,7 +765,7 @@ TEST(Resolve, DefaultsTyped) {
     EXPECT_EQ(n.packet_mtu, 1472u);
     EXPECT_EQ(n.crypto_key_b64, "");
     EXPECT_TRUE(n.crypto_key.empty());
-    EXPECT_EQ(n.pulse_ms, 60'000);
+    EXPECT_EQ(n.pulse_ms, 30'000);
     EXPECT_EQ(n.callback_win_ms, 0);
     EXPECT_EQ(n.housekeeper_ms, 1000);
     EXPECT_EQ(n.tombstone_ttl_ms, 600'000);

@@ -1,0 +1,175 @@
+#include "crypto/seal.h"
+
+#include <mbedtls/base64.h>
+#include <mbedtls/hkdf.h>
+#include <mbedtls/md.h>
+#include <mbedtls/platform_util.h>
+#include <mbedtls/sha256.h>
+#include <sys/random.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace mccache::crypto {
+
+namespace {
+
+constexpr size_t kMaxContexts = 4096;
+
+void put64(unsigned char* p, uint64_t v) {
+    for (int i = 0; i < 8; ++i) p[i] = static_cast<unsigned char>(v >> (56 - 8 * i));
+}
+
+// Unique per (sender, incarnation): every message has its own seq in its
+// stream, and each of its fragments its own index.
+void nonce_of(const wire::Header& h, unsigned char iv[12]) {
+    put64(iv, h.seq);
+    iv[8] = static_cast<unsigned char>(h.frag_index >> 8);
+    iv[9] = static_cast<unsigned char>(h.frag_index);
+    iv[10] = (h.flags & wire::kFlagSequenced) ? 1 : 0;
+    iv[11] = 0;
+}
+
+}  // namespace
+
+struct Sealer::Ctx {
+    mbedtls_gcm_context gcm;
+    Ctx() { mbedtls_gcm_init(&gcm); }
+    ~Ctx() { mbedtls_gcm_free(&gcm); }
+};
+
+uint8_t key_id(const Key& key) {
+    unsigned char digest[32];
+    mbedtls_sha256_ret(key.data(), key.size(), digest, 0);
+    return static_cast<uint8_t>(1 + digest[0] % 255);
+}
+
+Status generate_key_b64(std::string* out) {
+    Key key;
+    size_t got = 0;
+    while (got < key.size()) {
+        ssize_t n = getrandom(key.data() + got, key.size() - got, 0);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            return Error(MCCACHE_EIO, std::string("getrandom: ") + std::strerror(errno));
+        }
+        got += static_cast<size_t>(n);
+    }
+    unsigned char b64[64];
+    size_t olen = 0;
+    if (mbedtls_base64_encode(b64, sizeof b64, &olen, key.data(), key.size()) != 0)
+        return Error(MCCACHE_EINTERNAL, "base64 encoding failed");
+    mbedtls_platform_zeroize(key.data(), key.size());
+    out->assign(reinterpret_cast<char*>(b64), olen);
+    return Status::Ok();
+}
+
+Status decode_key_b64(std::string_view b64, Key* out, std::string_view name) {
+    unsigned char buf[64];
+    size_t olen = 0;
+    int rc = mbedtls_base64_decode(buf, sizeof buf, &olen,
+                                   reinterpret_cast<const unsigned char*>(b64.data()), b64.size());
+    if (rc != 0 || olen != out->size()) {
+        mbedtls_platform_zeroize(buf, sizeof buf);
+        return Error(MCCACHE_EINVAL, std::string(name) +
+                                         ": expected the base64 of exactly 32 bytes (44 characters)");
+    }
+    std::memcpy(out->data(), buf, out->size());
+    mbedtls_platform_zeroize(buf, sizeof buf);
+    return Status::Ok();
+}
+
+Sealer::Sealer(uint64_t cluster_id, uint64_t self, uint64_t incarnation)
+    : cluster_id_(cluster_id), self_(self), incarnation_(incarnation) {}
+
+Sealer::~Sealer() {
+    for (auto& [id, k] : keys_) mbedtls_platform_zeroize(k.data(), k.size());
+}
+
+Status Sealer::set_keys(const std::vector<Key>& seal, const std::vector<Key>& accept) {
+    std::map<uint8_t, Key> keys;
+    uint8_t seal_id = 0;
+    for (const Key& k : seal) seal_id = key_id(k);
+    for (const auto* list : {&seal, &accept}) {
+        for (const Key& k : *list) {
+            uint8_t id = key_id(k);
+            auto it = keys.find(id);
+            if (it != keys.end() && it->second != k)
+                return Error(MCCACHE_ECONFIG,
+                             "crypto_key and crypto_key_accept have the same key id; generate "
+                             "another key");
+            keys[id] = k;
+        }
+    }
+    for (auto& [id, k] : keys_) mbedtls_platform_zeroize(k.data(), k.size());
+    keys_ = std::move(keys);
+    seal_id_ = seal_id;
+    // Contexts of keys no longer held must go; the rest stay valid.
+    for (auto it = contexts_.begin(); it != contexts_.end();)
+        it = keys_.count(std::get<0>(it->first)) ? std::next(it) : contexts_.erase(it);
+    return Status::Ok();
+}
+
+Sealer::Ctx* Sealer::context(uint8_t id, uint64_t sender, uint64_t incarnation) {
+    auto k = std::make_tuple(id, sender, incarnation);
+    auto it = contexts_.find(k);
+    if (it != contexts_.end()) return it->second.get();
+    auto key = keys_.find(id);
+    if (key == keys_.end()) return nullptr;
+    if (contexts_.size() >= kMaxContexts) contexts_.erase(contexts_.begin());
+    unsigned char salt[8], info[9 + 16], sub[32];
+    put64(salt, cluster_id_);
+    std::memcpy(info, "mccache/1", 9);
+    put64(info + 9, sender);
+    put64(info + 17, incarnation);
+    int rc = mbedtls_hkdf(mbedtls_md_info_from_type(MBEDTLS_MD_SHA256), salt, sizeof salt,
+                          key->second.data(), key->second.size(), info, sizeof info, sub, sizeof sub);
+    auto ctx = std::make_unique<Ctx>();
+    if (rc == 0) rc = mbedtls_gcm_setkey(&ctx->gcm, MBEDTLS_CIPHER_ID_AES, sub, 256);
+    mbedtls_platform_zeroize(sub, sizeof sub);
+    if (rc != 0) return nullptr;
+    return contexts_.emplace(k, std::move(ctx)).first->second.get();
+}
+
+std::string Sealer::seal(wire::Header h, std::string_view payload) {
+    Ctx* ctx = context(seal_id_, self_, incarnation_);
+    if (!ctx || payload.size() > wire::kMaxDatagram - wire::kHeaderSize - wire::kTagSize) return {};
+    h.flags |= wire::kFlagSealed;
+    h.key_id = seal_id_;
+    h.payload_len = static_cast<uint32_t>(payload.size());
+    std::string out(wire::kHeaderSize + payload.size() + wire::kTagSize, '\0');
+    auto* p = reinterpret_cast<unsigned char*>(out.data());
+    wire::encode_header(h, p);
+    unsigned char iv[12];
+    nonce_of(h, iv);
+    int rc = mbedtls_gcm_crypt_and_tag(&ctx->gcm, MBEDTLS_GCM_ENCRYPT, payload.size(), iv, sizeof iv,
+                                       p, wire::kHeaderSize,
+                                       reinterpret_cast<const unsigned char*>(payload.data()),
+                                       p + wire::kHeaderSize, wire::kTagSize,
+                                       p + wire::kHeaderSize + payload.size());
+    if (rc != 0) return {};
+    return out;
+}
+
+Sealer::Open Sealer::open(const unsigned char* data, size_t len, const wire::Header& h,
+                          std::string* plaintext) {
+    if (!(h.flags & wire::kFlagSealed) || len != wire::kHeaderSize + h.payload_len + wire::kTagSize)
+        return Open::Malformed;
+    if (h.key_id == 0 || !keys_.count(h.key_id)) return Open::NoKey;
+    Ctx* ctx = context(h.key_id, h.sender, h.incarnation);
+    if (!ctx) return Open::NoKey;
+    unsigned char iv[12];
+    nonce_of(h, iv);
+    plaintext->resize(h.payload_len);
+    int rc = mbedtls_gcm_auth_decrypt(&ctx->gcm, h.payload_len, iv, sizeof iv, data, wire::kHeaderSize,
+                                      data + wire::kHeaderSize + h.payload_len, wire::kTagSize,
+                                      data + wire::kHeaderSize,
+                                      reinterpret_cast<unsigned char*>(plaintext->data()));
+    if (rc != 0) {
+        plaintext->clear();
+        return Open::AuthFailed;
+    }
+    return Open::Ok;
+}
+
+}  // namespace mccache::crypto
