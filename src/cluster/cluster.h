@@ -133,6 +133,12 @@ public:
     std::string members_json() const;
     size_t alive_members() const;
 
+    // Tests and fuzzing only (loop thread): feed one datagram to the receive
+    // path as if it had arrived from `from`.
+    void receive_for_test(const unsigned char* data, size_t len, const transport::Address& from) {
+        on_datagram(data, len, from);
+    }
+
     const Metrics& metrics() const { return metrics_; }
     const transport::Udp& transport() const { return udp_; }
     transport::Udp& transport() { return udp_; }
