@@ -12,6 +12,7 @@
 
 #include <pthread.h>
 #include <stdio.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -267,7 +268,10 @@ static void metrics(mccache_cache_t *cache) {
 static mccache_config_t *demo_config(void) {
     mccache_config_t *cfg = NULL;
     TRY(mccache_config_new(&cfg));
-    TRY(mccache_config_set(cfg, "cluster_name", "mccache-demo"));
+    /* A cluster of its own (per process), so two demos never mix. */
+    char name[64];
+    snprintf(name, sizeof name, "mccache-demo-%ld", (long)getpid());
+    TRY(mccache_config_set(cfg, "cluster_name", name));
     /* A demo key: make your own with `openssl rand -base64 32`. */
     TRY(mccache_config_set(cfg, "crypto_key", "ZGVtby1rZXktZGVtby1rZXktZGVtby1rZXktZGVtbyE="));
     /* A 2 h default TTL for the "demo" cache. */
@@ -275,8 +279,42 @@ static mccache_config_t *demo_config(void) {
     return cfg;
 }
 
+/* Waits up to 3 s for `pred` on every peer; returns the milliseconds it took, or -1. */
+static long long wait_all(mccache_cache_t **caches, int n, int (*pred)(mccache_cache_t *, const void *),
+                          const void *arg) {
+    int64_t start = now_ms();
+    for (;;) {
+        int ok = 1;
+        for (int i = 0; i < n; i++) ok &= pred(caches[i], arg);
+        if (ok) return (long long)(now_ms() - start);
+        if (now_ms() - start > 3000) return -1;
+        sleep_ms(2);
+    }
+}
+
+static int has_key(mccache_cache_t *c, const void *key) {
+    return mccache_contains(c, key, strlen(key)) == MCCACHE_OK;
+}
+static int lacks_key(mccache_cache_t *c, const void *key) { return !has_key(c, key); }
+
+static void version_of(mccache_cache_t *c, const char *key, mccache_metadata_t *m) {
+    memset(m, 0, sizeof *m);
+    m->struct_version = MCCACHE_METADATA_VERSION;
+    (void)mccache_metadata(c, key, strlen(key), m);
+}
+
+static int same_version_everywhere(mccache_cache_t **caches, int n, const char *key) {
+    mccache_metadata_t first, m;
+    version_of(caches[0], key, &first);
+    for (int i = 1; i < n; i++) {
+        version_of(caches[i], key, &m);
+        if (m.version_hlc != first.version_hlc || m.version_node != first.version_node) return 0;
+    }
+    return first.version_hlc != 0;
+}
+
 static void three_nodes(void) {
-    section("three nodes in one process");
+    section("a three-node cluster on loopback");
     mccache_config_t *cfg = demo_config();
     mccache_t *nodes[3];
     mccache_cache_t *caches[3];
@@ -289,25 +327,62 @@ static void three_nodes(void) {
     }
     mccache_config_free(cfg);
 
-    TRY(mccache_put(caches[0], "written-on", 10, "node 1", 6, MCCACHE_TTL_DEFAULT));
-    printf("put written-on = \"node 1\" on node 1\n");
-    /* Replication is asynchronous: give it a moment. */
+    /* 1. A put on one node appears on the others. */
+    TRY(mccache_put(caches[0], "greeting", 8, "hello from node 1", 17, MCCACHE_TTL_DEFAULT));
+    long long ms = wait_all(caches, 3, has_key, "greeting");
+    printf("put greeting on node 1: %s\n",
+           ms >= 0 ? "visible on nodes 2 and 3" : "NOT replicated within 3 s");
+    if (ms >= 0) printf("   (after %lld ms)\n", ms);
+
+    /* 2. A delete on another node removes it everywhere. */
+    TRY(mccache_delete(caches[1], "greeting", 8));
+    ms = wait_all(caches, 3, lacks_key, "greeting");
+    printf("delete greeting on node 2: %s\n", ms >= 0 ? "gone from every node" : "NOT replicated");
+
+    /* 3. A conflict: nodes 1 and 3 write the same key at the same moment.
+     * Every node keeps the highest version (hybrid logical clock, then node
+     * id), so they agree without synchronised clocks. */
+    TRY(mccache_put(caches[0], "color", 5, "red", 3, MCCACHE_TTL_DEFAULT));
+    TRY(mccache_put(caches[2], "color", 5, "blue", 4, MCCACHE_TTL_DEFAULT));
     int64_t start = now_ms();
-    int have[3] = {1, 0, 0};
-    while (now_ms() - start < 3000 && !(have[1] && have[2])) {
-        for (int i = 1; i < 3; i++)
-            if (!have[i]) have[i] = mccache_contains(caches[i], "written-on", 10) == MCCACHE_OK;
-        if (!(have[1] && have[2])) sleep_ms(10);
+    while (!same_version_everywhere(caches, 3, "color") && now_ms() - start < 3000) sleep_ms(2);
+    printf("conflict: node 1 wrote color=red, node 3 wrote color=blue at once\n");
+    for (int i = 0; i < 3; i++) {
+        char buf[16];
+        size_t len = sizeof buf;
+        mccache_metadata_t m;
+        version_of(caches[i], "color", &m);
+        int rc = mccache_get_copy(caches[i], "color", 5, buf, &len);
+        printf("   node %d: color=%.*s (version %llx from node %016llx)\n", i + 1,
+               rc == MCCACHE_OK ? (int)len : 1, rc == MCCACHE_OK ? buf : "?",
+               (unsigned long long)m.version_hlc, (unsigned long long)m.version_node);
     }
-    for (int i = 1; i < 3; i++)
-        printf("   node %d: %s\n", i + 1, have[i] ? "has it" : "does not have it");
-    if (have[1] && have[2]) {
-        printf("replicated to both peers within %lld ms\n", (long long)(now_ms() - start));
-    } else {
-        printf("Each node has its own local cache here: replication between\n"
-               "nodes arrives with the coherence layer.\n");
+
+    /* 4. Checksums: every member answers, and they match. */
+    for (int i = 0; i < 20; i++) {
+        char key[16], value[32];
+        snprintf(key, sizeof key, "item-%02d", i);
+        snprintf(value, sizeof value, "value %d", i);
+        TRY(mccache_put(caches[i % 3], key, strlen(key), value, strlen(value), MCCACHE_TTL_DEFAULT));
     }
+    size_t lens[3] = {0, 0, 0};
+    start = now_ms();
+    while (now_ms() - start < 3000) {
+        for (int i = 0; i < 3; i++) TRY(mccache_len(caches[i], &lens[i]));
+        if (lens[0] == 21 && lens[1] == 21 && lens[2] == 21) break;
+        sleep_ms(2);
+    }
+    char *json = NULL;
+    TRY(mccache_cluster_collect(nodes[1], MCCACHE_QUERY_CHECKSUMS, "demo", 1000, &json));
+    printf("cluster-wide checksums, asked from node 2:\n   %s\n", json);
+    mccache_free(json);
+    uint64_t sums[3];
+    for (int i = 0; i < 3; i++) TRY(mccache_checksum(caches[i], &sums[i]));
+    printf("checksums %s: %016llx %016llx %016llx\n",
+           sums[0] == sums[1] && sums[1] == sums[2] ? "match" : "DIFFER",
+           (unsigned long long)sums[0], (unsigned long long)sums[1], (unsigned long long)sums[2]);
     for (int i = 0; i < 3; i++) TRY(mccache_close(nodes[i]));
+    if (!(sums[0] == sums[1] && sums[1] == sums[2])) exit(1);
 }
 
 int main(void) {
