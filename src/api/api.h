@@ -3,6 +3,7 @@
 #pragma once
 
 #include <atomic>
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <new>
@@ -102,9 +103,16 @@ public:
     }
 
 private:
-    static size_t stripe_index();
+    static size_t stripe_index() {
+        // initial-exec: a direct %fs-relative load instead of a call to
+        // __tls_get_addr on every API call (the library is tiny in TLS).
+        static thread_local size_t t_index __attribute__((tls_model("initial-exec"))) = SIZE_MAX;
+        if (__builtin_expect(t_index == SIZE_MAX, 0)) t_index = next_stripe();
+        return t_index;
+    }
+    static size_t next_stripe();
     static CallScope*& top() {
-        thread_local CallScope* t_top = nullptr;
+        static thread_local CallScope* t_top __attribute__((tls_model("initial-exec"))) = nullptr;
         return t_top;
     }
     mccache_s* node_;

@@ -22,7 +22,7 @@ using mccache::store::Version;
 namespace {
 
 int check_key(const char* fn, Cache& cache, const void* key, size_t klen,
-              const std::string& where = {}) {
+              const std::string& where) {
     if (!key) return fail(MCCACHE_EINVAL, std::string(fn) + ": key" + where + " is NULL");
     if (klen == 0) return fail(MCCACHE_EINVAL, std::string(fn) + ": key" + where + " is empty");
     uint64_t max = cache.node().settings().max_key_size;
@@ -34,7 +34,7 @@ int check_key(const char* fn, Cache& cache, const void* key, size_t klen,
 }
 
 int check_value(const char* fn, Cache& cache, size_t klen, const void* value, size_t vlen,
-                const std::string& where = {}) {
+                const std::string& where) {
     if (!value && vlen > 0)
         return fail(MCCACHE_EINVAL,
                     std::string(fn) + ": value" + where + " is NULL but its length is not 0");
@@ -52,6 +52,17 @@ int check_value(const char* fn, Cache& cache, size_t klen, const void* value, si
                                          cache.name() + "\" has cache_size " +
                                          std::to_string(room) + "; nothing was stored");
     return MCCACHE_OK;
+}
+
+// The common case, with no batch index: nothing is built unless it fails.
+inline int check_key(const char* fn, Cache& cache, const void* key, size_t klen) {
+    if (__builtin_expect(key != nullptr && klen != 0 && klen <= cache.max_key_size(), 1))
+        return MCCACHE_OK;
+    return check_key(fn, cache, key, klen, std::string());
+}
+
+inline int check_value(const char* fn, Cache& cache, size_t klen, const void* value, size_t vlen) {
+    return check_value(fn, cache, klen, value, vlen, std::string());
 }
 
 int check_ttl(const char* fn, int64_t ttl_ms) {

@@ -7,7 +7,7 @@
 namespace mccache::api {
 
 namespace {
-thread_local std::string t_last_error;
+thread_local std::string t_last_error __attribute__((tls_model("initial-exec")));
 std::atomic<size_t> g_next_stripe{0};
 }  // namespace
 
@@ -29,10 +29,8 @@ char* dup_string(const std::string& s) {
     return p;
 }
 
-size_t CallScope::stripe_index() {
-    thread_local size_t index =
-        g_next_stripe.fetch_add(1, std::memory_order_relaxed) % mccache_s::kStripes;
-    return index;
+size_t CallScope::next_stripe() {
+    return g_next_stripe.fetch_add(1, std::memory_order_relaxed) % mccache_s::kStripes;
 }
 
 const char* t_last_error_cstr() { return t_last_error.c_str(); }

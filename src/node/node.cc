@@ -42,7 +42,10 @@ void add_num(cJSON* o, const char* key, uint64_t v) {
 // ---- Cache ----
 
 Cache::Cache(Node& node, std::string name, const store::Limits& limits, int mode)
-    : node_(node), store_(std::move(name), limits, node.clock()), mode_(mode) {
+    : node_(node),
+      store_(std::move(name), limits, node.clock()),
+      mode_(mode),
+      max_key_size_(node.settings().max_key_size) {
     store_.set_listener(this);
 }
 

@@ -49,6 +49,7 @@ public:
     Node& node() { return node_; }
     int mode() const { return mode_; }
     int64_t default_ttl_ms() const { return store_.limits().default_ttl_ms; }
+    uint64_t max_key_size() const { return max_key_size_; }
 
     // The public handle for this cache, set once by the api layer.
     std::atomic<mccache_cache_t*> handle{nullptr};
@@ -60,6 +61,7 @@ private:
     Node& node_;
     store::Store store_;
     int mode_;
+    uint64_t max_key_size_;  // a copy of the node's, next to the store on the hot path
     ChangeCallback callback_;  // touched only on the loop thread (or at close)
 };
 

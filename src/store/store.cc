@@ -81,6 +81,25 @@ void put_le64(unsigned char* p, uint64_t v) {
     for (int i = 0; i < 8; ++i) p[i] = static_cast<unsigned char>(v >> (8 * i));
 }
 
+// Keys are usually short: compare them inline rather than call memcmp.
+inline bool keys_equal(const unsigned char* a, const void* bv, size_t n) {
+    const auto* b = static_cast<const unsigned char*>(bv);
+    if (n <= 16) {
+        if (n >= 8) {
+            uint64_t a0, b0, a1, b1;
+            std::memcpy(&a0, a, 8);
+            std::memcpy(&b0, b, 8);
+            std::memcpy(&a1, a + n - 8, 8);
+            std::memcpy(&b1, b + n - 8, 8);
+            return ((a0 ^ b0) | (a1 ^ b1)) == 0;
+        }
+        for (size_t i = 0; i < n; ++i)
+            if (a[i] != b[i]) return false;
+        return true;
+    }
+    return std::memcmp(a, b, n) == 0;
+}
+
 constexpr size_t kMallocHeader = 8;
 constexpr size_t kNpos = SIZE_MAX;
 
@@ -147,7 +166,7 @@ struct alignas(64) Store::Shard {
             if (!s.entry) return kNpos;
             if (s.hash == hash) {
                 const Entry* e = static_cast<const Entry*>(s.entry);
-                if (e->klen == klen && std::memcmp(e->key(), key, klen) == 0) return i;
+                if (e->klen == klen && keys_equal(e->key(), key, klen)) return i;
             }
         }
     }
@@ -349,43 +368,39 @@ Value* Store::get(const void* key, size_t klen) {
     uint64_t h0 = hash_key(key, klen);
     Shard& s = shard_for(h0);
     uint64_t h = tag_of(h0);
-    Value* dead = nullptr;
-    Entry* dead_entry = nullptr;
     Value* out = nullptr;
     {
         Guard g(s.lock);
         size_t i = s.find(h, key, klen);
         Entry* e = i == kNpos ? nullptr : s.at(i);
-        if (e && e->value && expired_at_read(*e)) {
-            // Expired but not yet swept: remove it now rather than serve it.
-            int64_t now = clock_.now_ms();
-            emit(EventType::Expire, Origin::Local, *e, e->value, now);
-            s.expirations.add();
-            s.live.sub();
-            s.bytes.sub(e->charged);
-            s.checksum.sub(e->checksum);
-            entries_.fetch_sub(1, std::memory_order_relaxed);
-            bytes_.fetch_sub(static_cast<int64_t>(e->charged), std::memory_order_relaxed);
-            s.drop(i, e);
-            dead = e->value;
-            dead_entry = e;
-            e = nullptr;
-        }
-        if (!e || !e->value) {
-            s.misses.add();
-        } else {
+        if (__builtin_expect(e && e->value && !(e->expires_ms >= 0 && expired_at_read(*e)), 1)) {
             s.hits.add();
             e->referenced = 1;
             e->lookups++;
             e->last_lookup_ms = clock_.coarse_ms();
             out = value_ref(e->value);
+        } else {
+            s.misses.add();
+            if (e && e->value) expire_now(s, i, e);  // expired but not yet swept
         }
     }
-    if (dead_entry) {
-        value_unref(dead);
-        std::free(dead_entry);
-    }
     return out;
+}
+
+void Store::expire_now(Shard& s, size_t i, Entry* e) {
+    // Called with the shard lock held, off the hit path: remove an entry
+    // that a read found expired, rather than serve it.
+    int64_t now = clock_.now_ms();
+    emit(EventType::Expire, Origin::Local, *e, e->value, now);
+    s.expirations.add();
+    s.live.sub();
+    s.bytes.sub(e->charged);
+    s.checksum.sub(e->checksum);
+    entries_.fetch_sub(1, std::memory_order_relaxed);
+    bytes_.fetch_sub(static_cast<int64_t>(e->charged), std::memory_order_relaxed);
+    s.drop(i, e);
+    value_unref(e->value);
+    std::free(e);
 }
 
 int Store::get_copy(const void* key, size_t klen, void* buf, size_t* len) {

@@ -169,6 +169,7 @@ private:
     void evict_elsewhere(size_t start_shard);
     void emit(EventType type, Origin origin, const Entry& e, Value* value, int64_t now);
     bool expired_at_read(const Entry& e);
+    __attribute__((noinline)) void expire_now(Shard& s, size_t i, Entry* e);
 
     std::string name_;
     Limits limits_;
