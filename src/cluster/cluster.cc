@@ -318,9 +318,12 @@ void Cluster::on_datagram(const unsigned char* data, size_t len, const transport
         if (h.incarnation != incarnation_) metrics_.rejected_malformed++;
         return;
     }
+    bool sequenced = h.flags & wire::kFlagSequenced;
+    if (h.seq == 0 || h.sender == 0 || h.incarnation == 0 ||
+        sequenced != (h.type == wire::Type::Data))
+        return reject(metrics_.rejected_malformed, "malformed header", from);
     Member* m = member_for(h, from);
     if (!m) return;
-    bool sequenced = h.flags & wire::kFlagSequenced;
     if (!sequenced && replayed(*m, h, false)) return reject(metrics_.rejected_replayed, "replayed", from);
     std::string whole;
     if (h.frag_count > 1) {
@@ -503,9 +506,11 @@ void Cluster::advance(Member& m) {
 }
 
 void Cluster::give_up(Member& m, uint64_t from, uint64_t to) {
-    uint64_t lost = 0;
-    for (uint64_t s = from; s <= to; ++s)
-        if (!m.above.count(s)) ++lost;
+    if (from > to) return;
+    // Counted arithmetically: a forged heartbeat may claim any last_seq.
+    uint64_t received = 0;
+    for (auto it = m.above.lower_bound(from); it != m.above.end() && *it <= to; ++it) ++received;
+    uint64_t lost = (to - from + 1) - received;
     // Everything in [from, to] counts as handled; what was lost comes back
     // through anti-entropy with this member.
     for (auto it = m.above.begin(); it != m.above.end() && *it <= to;) it = m.above.erase(it);
@@ -597,13 +602,19 @@ void Cluster::on_nack(Member& m, std::string_view payload) {
             gone.push_back({from, std::min(r.to, first - 1)});
             from = first;
         }
-        for (uint64_t s = from; s <= r.to && resent < kMaxResendPerNack; ++s) {
-            const Sent& sent = retransmit_[s - first];
-            for (const std::string& d : sent.datagrams) udp_.send_to(m.addr, d);
+        size_t steps = 0;
+        for (uint64_t s = from; s <= r.to && resent < kMaxResendPerNack && steps++ < 2 * kMaxResendPerNack; ++s) {
+            uint64_t i = s - first;
+            if (i >= retransmit_.size() || retransmit_[i].seq != s) {
+                gone.push_back({s, s});  // never stored (e.g. could not be sealed)
+                continue;
+            }
+            for (const std::string& d : retransmit_[i].datagrams) udp_.send_to(m.addr, d);
             metrics_.retransmits++;
             ++resent;
         }
     }
+    if (gone.size() > 256) gone.resize(256);  // the rest is asked again
     if (!gone.empty()) {
         send_message(wire::Type::Gone, false, wire::encode_ranges(gone), &m.addr);
         metrics_.gone_sent++;
@@ -714,6 +725,18 @@ void Cluster::tick() {
         }
     }
     metrics_.members_alive.store(alive, std::memory_order_relaxed);
+    // Forget members long gone, so that the member table (bounded) is not
+    // filled for good by senders that come and go (or are forged).
+    int64_t forget_after = std::max<int64_t>(60000, 10 * st.member_timeout_ms);
+    for (auto it = members_.begin(); it != members_.end();) {
+        Member& m = it->second;
+        if (m.state != MemberState::Alive && t - m.last_seen_ms > forget_after) {
+            reassembly_bytes_ -= m.partial_bytes;
+            it = members_.erase(it);
+        } else {
+            ++it;
+        }
+    }
     expire_queries(t);
 }
 

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "api/api.h"
+#include "wire/wire.h"
 #include "mccache.h"
 
 using namespace std::chrono_literals;
@@ -426,6 +427,39 @@ TEST_F(Cluster, AntiEntropyRepairsAMemberThatMissedWritesAndReportsIt) {
     std::string m(j);
     mccache_free(j);
     EXPECT_EQ(m.find("\"ae_keys_repaired\":0,"), std::string::npos) << m;
+}
+
+TEST_F(Cluster, ForgedHugeSequenceNumbersAreHarmless) {
+    // Without a key anyone can claim any sequence number: a heartbeat saying
+    // 2^62 messages were sent must not make the node loop over them.
+    Node n = open();
+    mccache::wire::Header h;
+    h.type = mccache::wire::Type::Heartbeat;
+    h.cluster = mccache::wire::cluster_id(name);
+    h.sender = 0xBADBADBAD;
+    h.incarnation = 1;
+    auto feed = [&](uint64_t seq, uint64_t last_seq) {
+        h.seq = seq;
+        std::string d = mccache::wire::encode_plain(h, mccache::wire::encode_heartbeat({last_seq, 1}));
+        mccache::transport::Address from;
+        from.ss.ss_family = AF_INET;
+        n.node->node->run_on_loop([&] {
+            n.node->node->cluster().receive_for_test(reinterpret_cast<const unsigned char*>(d.data()),
+                                                     d.size(), from);
+        });
+    };
+    feed(1, 1);
+    feed(2, uint64_t{1} << 62);
+    // The node stays responsive, and gives the impossible gap up.
+    ASSERT_TRUE(wait_until([&] {
+        char* j = nullptr;
+        if (mccache_metrics_json(n.node, &j) != MCCACHE_OK) return false;
+        std::string m(j);
+        mccache_free(j);
+        return m.find("\"gaps_unrepairable\":0,") == std::string::npos;
+    }, 20s));
+    put(n, "still", "alive");
+    EXPECT_EQ(get(n, "still"), "alive");
 }
 
 }  // namespace
