@@ -6,8 +6,30 @@ MCCACHE_DEB_PACKAGES=(
     build-essential cmake ninja-build pkg-config
     libuv1-dev libmbedtls-dev libcjson-dev libinih-dev libxxhash-dev libisal-dev
     libgtest-dev libgmock-dev libbenchmark-dev libabsl-dev
-    valgrind python3
+    valgrind python3 iproute2 nftables
 )
+
+# The language toolchains the bindings' tests need. A machine of this
+# project's kind has them; where one is missing, Debian's package stands in.
+declare -A MCCACHE_TOOLCHAINS=([go]=golang-go [cargo]=cargo [mvn]=maven [javac]=default-jdk-headless)
+
+mccache_ensure_toolchains() {
+    local missing=() tool
+    for tool in "${!MCCACHE_TOOLCHAINS[@]}"; do
+        command -v "$tool" >/dev/null 2>&1 || missing+=("${MCCACHE_TOOLCHAINS[$tool]}")
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    if [ "$(id -u)" -eq 0 ]; then
+        echo "== installing toolchains ${missing[*]}"
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get update -q
+        apt-get install -y -q --no-install-recommends "${missing[@]}"
+    else
+        echo "Missing toolchains for the bindings. Install them with:" >&2
+        echo "  sudo apt-get install -y ${missing[*]}" >&2
+        exit 1
+    fi
+}
 
 # Installs what is missing when root; otherwise prints the exact command and
 # exits 1. apt-get update runs only when something is missing.
