@@ -20,6 +20,8 @@ namespace mccache::api {
 // Sets the calling thread's last error and returns `code`.
 int fail(int code, std::string message);
 int fail(const Status& st);
+// Sets "<fn><what>" reusing the thread's buffer: no allocation once it has grown.
+int fail_literal(int code, const char* fn, const char* what);
 inline int check(const Status& st) { return st.ok() ? MCCACHE_OK : fail(st); }
 
 // Runs `body`, turning any C++ exception into an error code: nothing may

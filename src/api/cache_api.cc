@@ -83,7 +83,7 @@ int64_t expiry_for(Cache& cache, int64_t ttl_ms, int64_t now) {
 int put_one(const char* fn, Cache& cache, const void* key, size_t klen, const void* value,
             size_t vlen, int64_t ttl_ms) {
     // One clock reading for both the write time and the expiry.
-    int64_t now = cache.node().clock().now_ms();
+    int64_t now = cache.node().clock().coarse_ms();
     int64_t expires_ms = expiry_for(cache, ttl_ms, now);
     Value* v = mccache::store::value_new(value, vlen);
     if (!v) return fail(MCCACHE_ENOMEM, std::string(fn) + ": out of memory");
@@ -107,7 +107,8 @@ int put_one(const char* fn, Cache& cache, const void* key, size_t klen, const vo
     return MCCACHE_OK;
 }
 
-int not_found(const char* fn) { return fail(MCCACHE_ENOTFOUND, std::string(fn) + ": key not found"); }
+// A miss is a normal outcome: its message is a literal, with no allocation.
+int not_found(const char* fn) { return mccache::api::fail_literal(MCCACHE_ENOTFOUND, fn, ": key not found"); }
 
 }  // namespace
 

@@ -22,6 +22,15 @@ int fail(int code, std::string message) {
 
 int fail(const Status& st) { return fail(st.code, st.message); }
 
+int fail_literal(int code, const char* fn, const char* what) {
+    try {
+        t_last_error.assign(fn);
+        t_last_error.append(what);
+    } catch (...) {
+    }
+    return code;
+}
+
 char* dup_string(const std::string& s) {
     char* p = static_cast<char*>(std::malloc(s.size() + 1));
     if (!p) throw std::bad_alloc();

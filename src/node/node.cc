@@ -79,6 +79,8 @@ Status Node::open(const config::Config& config, std::unique_ptr<Node>* out) {
 }
 
 Status Node::start() {
+    store::SystemClock::acquire_ticker();
+    ticker_held_ = true;
     int rc = uv_loop_init(&loop_);
     if (rc != 0) return Error(MCCACHE_EIO, std::string("uv_loop_init: ") + uv_strerror(rc));
     loop_.data = this;
@@ -163,6 +165,10 @@ void Node::close() {
     member_cb_.release();
     cluster_.reset();
     log_.set_callback(nullptr, nullptr, nullptr);
+    if (ticker_held_) {
+        store::SystemClock::release_ticker();
+        ticker_held_ = false;
+    }
 }
 
 void Node::post(std::function<void()> task) {

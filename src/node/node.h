@@ -179,6 +179,7 @@ private:
     std::thread::id loop_thread_id_;
     bool started_ = false;
     bool closed_ = false;
+    bool ticker_held_ = false;
 
     NodeCounters counters_;
     std::unique_ptr<cluster::Cluster> cluster_;

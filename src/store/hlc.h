@@ -30,8 +30,9 @@ public:
     explicit Hlc(const Clock& clock) : clock_(clock) {}
 
     // A fresh timestamp, greater than every one issued or observed before.
+    // The physical part only needs millisecond resolution: the coarse clock.
     uint64_t tick() {
-        uint64_t physical = hlc_pack(clock_.now_ms(), 0);
+        uint64_t physical = hlc_pack(clock_.coarse_ms(), 0);
         uint64_t old = last_.load(std::memory_order_relaxed);
         uint64_t next;
         do {

@@ -486,7 +486,7 @@ Applied Store::apply(const void* key, size_t klen, Value* value, Version version
             old = value;
             result = Applied::Stale;
         } else {
-            int64_t now = now_ms >= 0 ? now_ms : clock_.now_ms();
+            int64_t now = now_ms >= 0 ? now_ms : clock_.coarse_ms();
             size_t i = s.find(h, key, klen);
             Entry* e = i == kNpos ? nullptr : s.at(i);
             bool live = e && e->value && !(e->expires_ms >= 0 && now >= e->expires_ms);

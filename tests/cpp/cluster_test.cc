@@ -232,8 +232,19 @@ TEST_F(Cluster, DeleteRacingADelayedOlderPutNeverResurrects) {
     open();
     wait_for_members(2);
     put(nodes[0], "k", "older");
-    std::this_thread::sleep_for(1ms);  // let the HLC move; not a synchronisation
-    // Node 1 deletes with a newer version, having never seen the put.
+    mccache_metadata_t put_version{};
+    put_version.struct_version = MCCACHE_METADATA_VERSION;
+    ASSERT_EQ(mccache_metadata(nodes[0].cache, "k", 1, &put_version), MCCACHE_OK);
+    // Node 1 has not seen the put (it is held back). Make its clock pass the
+    // put's version, so that its delete is newer by the rules: then it must
+    // win everywhere, whatever order the messages arrive in.
+    ASSERT_TRUE(wait_until([&] {
+        put(nodes[1], "probe", "x");
+        mccache_metadata_t m{};
+        m.struct_version = MCCACHE_METADATA_VERSION;
+        mccache_metadata(nodes[1].cache, "probe", 5, &m);
+        return m.version_hlc > put_version.version_hlc;
+    }));
     mccache_delete(nodes[1].cache, "k", 1);
     // Whatever arrives in whatever order, no member may end with the key.
     std::this_thread::sleep_for(400ms);  // the longest injected delay, so the late put has arrived
