@@ -518,10 +518,14 @@ void Cluster::give_up(Member& m, uint64_t from, uint64_t to) {
     advance(m);
     if (lost) {
         metrics_.gaps_unrepairable.fetch_add(lost, std::memory_order_relaxed);
-        node_.log().log(MCCACHE_LOG_INFO,
-                        "%" PRIu64 " messages from %016" PRIx64 " cannot be resent: anti-entropy",
-                        lost, m.id);
-        publish_digests(&m.addr);
+        // One round per member per tick at most: a receiver far behind gives
+        // up on every new message, and a round per message would bury it.
+        if (m.resync_due_ms == 0) {
+            node_.log().log(MCCACHE_LOG_INFO,
+                            "%" PRIu64 " messages from %016" PRIx64 " cannot be resent: anti-entropy",
+                            lost, m.id);
+            m.resync_due_ms = now();
+        }
     }
 }
 
