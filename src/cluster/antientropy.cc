@@ -80,7 +80,7 @@ void Cluster::on_digest_l1(Member& m, std::string_view payload) {
         r.cache = cache->name();
         r.hlc = mine.hlc;
         r.node = mine.node;
-        send_records(wire::Type::Repair, {r}, &m.addr);
+        send_records(wire::Type::Repair, {r}, &m.addr, true);
     }
     std::vector<uint64_t> buckets = digests_of(s);
     uint64_t groups[wire::kGroups];
@@ -224,7 +224,7 @@ void Cluster::pump_repairs() {
             bytes += wire::record_size(r);
             records.push_back(r);
         }
-        if (!records.empty()) send_records(wire::Type::Repair, records, &job.to);
+        if (!records.empty()) send_records(wire::Type::Repair, records, &job.to, true);
         for (store::Value* v : refs) store::value_unref(v);
         budget = bytes >= budget ? 0 : budget - bytes;
         if (!cache || job.next >= job.keys.size()) repairs_.pop_front();

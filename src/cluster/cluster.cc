@@ -12,8 +12,9 @@ namespace {
 
 constexpr uint64_t kWindow = 1 << 16;  // seqs tracked above the high-water mark
 constexpr int kMaxNackTries = 8;
+constexpr uint64_t kMaxNackGap = 256;
 constexpr size_t kMaxRangesPerNack = 64;
-constexpr size_t kMaxResendPerNack = 2048;
+constexpr size_t kMaxResendPerNack = 256;
 
 // Start time in the high bits: a restarted member's incarnation is larger
 // than its last one, so replayed datagrams of an old incarnation can be told
@@ -156,7 +157,7 @@ void Cluster::flush() {
 }
 
 void Cluster::send_records(wire::Type type, const std::vector<wire::Record>& records,
-                           const transport::Address* to) {
+                           const transport::Address* to, bool repair) {
     const size_t cap = payload_capacity();
     const bool sequenced = type == wire::Type::Data;
     std::string payload;
@@ -168,15 +169,21 @@ void Cluster::send_records(wire::Type type, const std::vector<wire::Record>& rec
         payload.clear();
         in_batch = 0;
     };
-    for (const wire::Record& r : records) {
+    for (const wire::Record& r0 : records) {
+        wire::Record r = r0;
+        if (repair) r.flags |= wire::kRecordRepair;
         size_t size = wire::record_size(r);
         if (size > cap) {
-            // Its own message, fragmented.
+            // Its own message, fragmented. A repair this large goes on the
+            // reliable stream, to everyone: lost fragments are then asked
+            // for again, where a lost fragment of an unsequenced message
+            // would lose the whole record (0.8^15 at 20% loss).
             flush_batch();
             std::string big;
             wire::Writer bw(big);
             wire::encode_record(bw, r);
-            send_message(type, sequenced, big, to);
+            if (repair) send_message(wire::Type::Data, true, big, nullptr);
+            else send_message(type, sequenced, big, to);
         } else {
             if (payload.size() + size > cap) flush_batch();
             wire::encode_record(w, r);
@@ -198,11 +205,11 @@ void Cluster::send_message(wire::Type type, bool sequenced, const std::string& p
     }
     wire::Header h;
     h.type = type;
-    h.flags = sequenced ? wire::kFlagSequenced : 0;
+    h.flags = sequenced ? wire::kFlagSequenced : to ? wire::kFlagUnicast : 0;
     h.cluster = cluster_id_;
     h.sender = node_.id();
     h.incarnation = incarnation_;
-    h.seq = sequenced ? ++next_seq_ : ++next_ctrl_;
+    h.seq = sequenced ? ++next_seq_ : to ? ++next_unicast_ : ++next_ctrl_;
     h.frag_count = static_cast<uint16_t>(frags);
     Sent sent{h.seq, {}, 0};
     for (size_t i = 0; i < frags; ++i) {
@@ -262,27 +269,30 @@ void Cluster::reject(std::atomic<uint64_t>& counter, const char* why, const tran
 }
 
 bool Cluster::replayed(Member& m, const wire::Header& h, bool mark) {
-    // A 1024-wide window over the sender's unsequenced messages.
+    // A 1024-wide window over each of the sender's unsequenced counters.
     constexpr uint64_t kBits = 1024;
-    if (h.seq + kBits <= m.ctrl_top) return true;
-    if (h.seq <= m.ctrl_top) {
-        uint64_t i = m.ctrl_top - h.seq;
-        bool seen = m.ctrl_seen[i / 64] >> (i % 64) & 1;
-        if (mark) m.ctrl_seen[i / 64] |= uint64_t{1} << (i % 64);
+    Member::Window& w = m.window[(h.flags & wire::kFlagUnicast) ? 1 : 0];
+    if (h.seq + kBits <= w.top) return true;
+    if (h.seq <= w.top) {
+        uint64_t i = w.top - h.seq;
+        bool seen = w.seen[i / 64] >> (i % 64) & 1;
+        if (mark) w.seen[i / 64] |= uint64_t{1} << (i % 64);
         return seen;
     }
     if (!mark) return false;
-    uint64_t shift = h.seq - m.ctrl_top;
+    uint64_t shift = h.seq - w.top;
     if (shift >= kBits) {
-        std::fill(std::begin(m.ctrl_seen), std::end(m.ctrl_seen), 0);
+        std::fill(std::begin(w.seen), std::end(w.seen), 0);
     } else {
-        for (uint64_t k = 0; k < shift; ++k) {  // shift the bitmap by one, `shift` times
-            for (int w = 15; w > 0; --w) m.ctrl_seen[w] = m.ctrl_seen[w] << 1 | m.ctrl_seen[w - 1] >> 63;
-            m.ctrl_seen[0] <<= 1;
+        size_t words = shift / 64, bits = shift % 64;
+        for (size_t k = 15; k != static_cast<size_t>(-1); --k) {
+            uint64_t v = k >= words ? w.seen[k - words] << bits : 0;
+            if (bits && k >= words + 1) v |= w.seen[k - words - 1] >> (64 - bits);
+            w.seen[k] = v;
         }
     }
-    m.ctrl_top = h.seq;
-    m.ctrl_seen[0] |= 1;
+    w.top = h.seq;
+    w.seen[0] |= 1;
     return false;
 }
 
@@ -320,7 +330,7 @@ void Cluster::on_datagram(const unsigned char* data, size_t len, const transport
     }
     bool sequenced = h.flags & wire::kFlagSequenced;
     if (h.seq == 0 || h.sender == 0 || h.incarnation == 0 ||
-        sequenced != (h.type == wire::Type::Data))
+        (sequenced && h.type != wire::Type::Data))
         return reject(metrics_.rejected_malformed, "malformed header", from);
     Member* m = member_for(h, from);
     if (!m) return;
@@ -346,6 +356,9 @@ void Cluster::on_datagram(const unsigned char* data, size_t len, const transport
             if (!m->stream_started) {
                 m->stream_started = true;
                 m->hw = m->max_seen = hb.last_seq;
+                // History before the first contact is anti-entropy's; check
+                // again once what was in flight has landed.
+                if (hb.last_seq > 0 && m->resync_due_ms == 0) m->resync_due_ms = now() + 1000;
             } else if (hb.last_seq > m->max_seen) {
                 m->max_seen = hb.last_seq;  // a lost tail
                 note_gap(*m);
@@ -433,7 +446,7 @@ bool Cluster::reassemble(Member& m, const wire::Header& h, std::string_view frag
         metrics_.rejected_oversize++;
         return false;
     }
-    uint64_t key = h.seq << 1 | (sequenced ? 1 : 0);
+    uint64_t key = h.seq << 2 | wire::seq_space(h.flags);
     auto it = m.partial.find(key);
     if (it == m.partial.end()) {
         size_t budget = st.reassembly_buffer;
@@ -477,9 +490,11 @@ bool Cluster::reassemble(Member& m, const wire::Header& h, std::string_view frag
 
 void Cluster::on_data(Member& m, const wire::Header& h, std::string_view payload) {
     if (!m.stream_started) {
-        // First contact: history before this message is anti-entropy's job.
+        // First contact: history before this message is anti-entropy's job;
+        // check again once what was in flight has landed.
         m.stream_started = true;
         m.hw = m.max_seen = h.seq - 1;
+        if (h.seq > 1 && m.resync_due_ms == 0) m.resync_due_ms = now() + 1000;
     }
     if (h.seq <= m.hw || m.above.count(h.seq)) {
         metrics_.duplicates++;
@@ -530,6 +545,13 @@ void Cluster::give_up(Member& m, uint64_t from, uint64_t to) {
 }
 
 void Cluster::note_gap(Member& m) {
+    // A gap this large (a healed partition, a member far behind) is cheaper
+    // to repair by anti-entropy, which sends only what differs, than by
+    // resending every message.
+    if (m.max_seen - m.hw > kMaxNackGap) {
+        give_up(m, m.hw + 1, m.max_seen);
+        return;
+    }
     if (m.nack_due_ms == 0) {
         m.nack_due_ms = now() + node_.settings().nack_delay_ms;
         m.nack_tries = 0;
@@ -564,6 +586,7 @@ void Cluster::run_nacks() {
             next = next ? std::min(next, m.nack_due_ms) : m.nack_due_ms;
             continue;
         }
+        if (m.hw > m.nack_hw) m.nack_tries = 0;  // progress: this is a newer gap
         if (m.nack_tries >= kMaxNackTries || m.state != MemberState::Alive) {
             give_up(m, m.hw + 1, m.max_seen);
             m.nack_due_ms = 0;
@@ -583,6 +606,7 @@ void Cluster::run_nacks() {
             metrics_.nacks_sent++;
         }
         m.nack_tries++;
+        m.nack_hw = m.hw;
         m.nack_due_ms = t + node_.settings().nack_delay_ms * (int64_t{1} << std::min(m.nack_tries, 6));
         next = next ? std::min(next, m.nack_due_ms) : m.nack_due_ms;
     }
@@ -635,7 +659,7 @@ void Cluster::on_gone(Member& m, std::string_view payload) {
         if (r.to <= m.max_seen && r.to > m.hw) give_up(m, std::max(r.from, m.hw + 1), r.to);
 }
 
-void Cluster::apply_records(std::string_view payload, store::Origin origin, uint64_t sender) {
+void Cluster::apply_records(std::string_view payload, store::Origin base_origin, uint64_t sender) {
     std::vector<wire::Record> records;
     if (wire::decode_records(payload, &records) != wire::Error::None) {
         metrics_.rejected_malformed++;
@@ -655,6 +679,7 @@ void Cluster::apply_records(std::string_view payload, store::Origin origin, uint
             metrics_.rejected_records++;
             continue;
         }
+        store::Origin origin = (r.flags & wire::kRecordRepair) ? store::Origin::Repair : base_origin;
         metrics_.records_received.fetch_add(1, std::memory_order_relaxed);
         node_.hlc().observe(r.hlc);
         store::Version v{r.hlc, r.node};

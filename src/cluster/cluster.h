@@ -88,16 +88,21 @@ struct Member {
     uint64_t max_seen = 0;  // highest seq known to exist
     std::set<uint64_t> above;  // received seqs > hw
     int64_t nack_due_ms = 0;
-    int nack_tries = 0;
+    int nack_tries = 0;     // for the current gap: reset when hw moves
+    uint64_t nack_hw = 0;   // hw when the last Nack was sent
     // Another anti-entropy round with this member is due (0: none): set
     // while a round still finds differences, so repairs lost on the way are
     // retried at once instead of at the next cache_pulse.
     int64_t resync_due_ms = 0;
     std::map<uint64_t, Partial> partial;  // by (seq << 1 | sequenced)
     size_t partial_bytes = 0;
-    // Replay window of unsequenced messages (the stream has its own).
-    uint64_t ctrl_top = 0;
-    uint64_t ctrl_seen[16] = {};  // bit i: seq ctrl_top - i was seen
+    // Replay windows of the unsequenced counters (the stream has its own
+    // deduplication): [0] multicast, [1] unicast. Separate, because the two
+    // arrive on different sockets with different backlogs.
+    struct Window {
+        uint64_t top = 0;
+        uint64_t seen[16] = {};  // bit i: seq top - i was seen
+    } window[2];
 };
 
 // The answer collector of one cluster-wide request.
@@ -154,7 +159,7 @@ private:
     void send_message(wire::Type type, bool sequenced, const std::string& payload,
                       const transport::Address* to);
     void send_records(wire::Type type, const std::vector<wire::Record>& records,
-                      const transport::Address* to);
+                      const transport::Address* to, bool repair = false);
     void send_heartbeat();
 
     // receiving
@@ -215,7 +220,8 @@ private:
     size_t queue_bytes_ = 0;
 
     uint64_t next_seq_ = 0;   // sequenced stream
-    uint64_t next_ctrl_ = 0;  // unsequenced messages (fragment reassembly ids)
+    uint64_t next_ctrl_ = 0;     // unsequenced messages to all (fragment reassembly ids)
+    uint64_t next_unicast_ = 0;  // unsequenced messages to one member
     struct Sent {
         uint64_t seq;
         std::vector<std::string> datagrams;

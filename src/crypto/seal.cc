@@ -21,12 +21,13 @@ void put64(unsigned char* p, uint64_t v) {
 }
 
 // Unique per (sender, incarnation): every message has its own seq in its
-// stream, and each of its fragments its own index.
+// counter (multicast control, stream, unicast control), and each of its
+// fragments its own index.
 void nonce_of(const wire::Header& h, unsigned char iv[12]) {
     put64(iv, h.seq);
     iv[8] = static_cast<unsigned char>(h.frag_index >> 8);
     iv[9] = static_cast<unsigned char>(h.frag_index);
-    iv[10] = (h.flags & wire::kFlagSequenced) ? 1 : 0;
+    iv[10] = wire::seq_space(h.flags);
     iv[11] = 0;
 }
 

@@ -4,7 +4,8 @@
 //   incarnation gets its own subkey, HKDF-SHA256(key, salt = cluster id,
 //   info = "mccache/1" || sender || incarnation). Nonces then only need to
 //   be unique within one sender incarnation, and they are: the 96-bit nonce
-//   is (seq, fragment index, stream flag), each message numbered once.
+//   is (seq, fragment index, counter), each message numbered once in its
+//   counter (multicast control, reliable stream, unicast control).
 // - The 48-byte header is the additional authenticated data, so nothing in
 //   it (cluster, sender, sequence, lengths) can be changed undetected.
 // - A key id byte (derived from the key's hash) says which key sealed a

@@ -87,7 +87,8 @@ Error decode_header(const unsigned char* data, size_t len, Header* h) {
     if (type == 0 || type > kMaxType) return Error::BadType;
     h->type = static_cast<Type>(type);
     h->flags = data[6];
-    if (h->flags & ~kKnownFlags) return Error::BadFlags;
+    if ((h->flags & ~kKnownFlags) || ((h->flags & kFlagSequenced) && (h->flags & kFlagUnicast)))
+        return Error::BadFlags;
     h->key_id = data[7];
     h->cluster = get64(data + 8);
     h->sender = get64(data + 16);
@@ -206,7 +207,7 @@ Error decode_records(std::string_view payload, std::vector<Record>* out) {
         r.node = rd.u64();
         r.expires_ms = rd.i64();
         if (!rd.ok()) return Error::Malformed;
-        if (op < 1 || op > 3 || r.flags != 0) return Error::Malformed;
+        if (op < 1 || op > 3 || (r.flags & ~kRecordRepair)) return Error::Malformed;
         r.op = static_cast<Op>(op);
         if (clen == 0 || (r.op != Op::Clear && klen == 0) || (r.op == Op::Clear && klen != 0) ||
             (r.op != Op::Put && vlen != 0) || r.expires_ms < -1)

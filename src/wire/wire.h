@@ -39,8 +39,18 @@ inline constexpr uint8_t kMaxType = 12;
 enum Flag : uint8_t {
     kFlagSealed = 0x01,     // payload encrypted, trailer is the AEAD tag
     kFlagSequenced = 0x02,  // seq is in the sender's reliable stream
+    kFlagUnicast = 0x04,    // unsequenced, sent to one member: seq is in its unicast counter
 };
-inline constexpr uint8_t kKnownFlags = kFlagSealed | kFlagSequenced;
+inline constexpr uint8_t kKnownFlags = kFlagSealed | kFlagSequenced | kFlagUnicast;
+
+// Which of the sender's three counters `seq` comes from: 0 multicast
+// control, 1 the reliable stream, 2 unicast control.
+inline uint8_t seq_space(uint8_t flags) {
+    return (flags & kFlagSequenced) ? 1 : (flags & kFlagUnicast) ? 2 : 0;
+}
+
+// Record flags.
+inline constexpr uint8_t kRecordRepair = 0x01;  // sent by anti-entropy, not a new write
 
 struct Header {
     uint8_t version = kVersion;
