@@ -185,10 +185,12 @@ void Udp::send_faulty(const Address& to, std::string_view datagram) {
     if (chance(delay_)) {
         counters_.fault_delayed++;
         uint64_t wait = 1 + rng_() % static_cast<uint64_t>(delay_max_ms_);
-        delayed_.push(Delayed{static_cast<uint64_t>(now_ms(loop_)) + wait, delayed_order_++, to,
-                              std::string(datagram)});
-        uint64_t next = delayed_.top().due_ms - static_cast<uint64_t>(now_ms(loop_));
-        uv_timer_start(&delay_timer_, &Udp::on_delay_timer, next, 0);
+        uint64_t now = static_cast<uint64_t>(now_ms(loop_));
+        delayed_.push(Delayed{now + wait, delayed_order_++, to, std::string(datagram)});
+        // The earliest may already be due (the loop was busy): never let an
+        // unsigned difference wrap into a timer that does not fire.
+        uint64_t due = delayed_.top().due_ms;
+        uv_timer_start(&delay_timer_, &Udp::on_delay_timer, due > now ? due - now : 0, 0);
         return;
     }
     send_raw(to, datagram);
