@@ -225,8 +225,13 @@ void Cluster::send_message(wire::Type type, bool sequenced, const std::string& p
         else udp_.send_all(dgram);
         if (frags > 1) metrics_.fragments_sent.fetch_add(1, std::memory_order_relaxed);
         if (sequenced) {
-            sent.bytes += dgram.size();
-            sent.datagrams.push_back(std::move(dgram));
+            // Kept unsealed: a retransmission is sealed with the key in
+            // force when it is sent, so a rotation that drops the old key
+            // does not make the buffer unreadable. (The same key and nonce
+            // seal the same bytes again, so this reuses no nonce.)
+            std::string frame = sealer_->sealing() ? wire::encode_plain(h, slice) : std::move(dgram);
+            sent.bytes += frame.size();
+            sent.datagrams.push_back(std::move(frame));
         }
     }
     if (!sequenced) return;
@@ -309,8 +314,10 @@ void Cluster::on_datagram(const unsigned char* data, size_t len, const transport
             case crypto::Sealer::Open::Malformed: return reject(metrics_.rejected_malformed, "malformed", from);
             default: return reject(metrics_.rejected_auth, "authentication failed", from);
         }
-    } else if (e == wire::Error::None && require_encryption_) {
-        return reject(metrics_.rejected_plaintext, "not sealed (require_encryption)", from);
+    } else if (e == wire::Error::None && (require_encryption_ || sealer_->has_keys())) {
+        // A node that holds a key never believes an unauthenticated datagram:
+        // otherwise anyone could inject plaintext writes into a keyed cluster.
+        return reject(metrics_.rejected_plaintext, "not sealed", from);
     } else if (e == wire::Error::None) {
         e = wire::decode_plain(data, len, &h, &payload);
     }
@@ -335,6 +342,11 @@ void Cluster::on_datagram(const unsigned char* data, size_t len, const transport
     Member* m = member_for(h, from);
     if (!m) return;
     if (!sequenced && replayed(*m, h, false)) return reject(metrics_.rejected_replayed, "replayed", from);
+    if (sequenced && m->stream_started && (h.seq <= m->hw || m->above.count(h.seq))) {
+        metrics_.duplicates++;  // a resent or replayed stream message: nothing new
+        return;
+    }
+    m->addr = from;
     std::string whole;
     if (h.frag_count > 1) {
         metrics_.fragments_received.fetch_add(1, std::memory_order_relaxed);
@@ -421,8 +433,9 @@ Member* Cluster::member_for(const wire::Header& h, const transport::Address& fro
         publish_digests(&m.addr);
     }
     Member& m = it->second;
+    // The address is taken only from datagrams that pass the replay checks
+    // (see on_datagram), so a replay from elsewhere cannot divert replies.
     m.last_seen_ms = t;
-    m.addr = from;
     if (m.state != MemberState::Alive && h.type != wire::Type::Goodbye) {
         m.state = MemberState::Alive;
         report(m, kMemberRecovered);
@@ -637,7 +650,19 @@ void Cluster::on_nack(Member& m, std::string_view payload) {
                 gone.push_back({s, s});  // never stored (e.g. could not be sealed)
                 continue;
             }
-            for (const std::string& d : retransmit_[i].datagrams) udp_.send_to(m.addr, d);
+            for (const std::string& frame : retransmit_[i].datagrams) {
+                if (!sealer_->sealing()) {
+                    udp_.send_to(m.addr, frame);
+                    continue;
+                }
+                wire::Header fh;
+                std::string_view body;
+                if (wire::decode_plain(reinterpret_cast<const unsigned char*>(frame.data()), frame.size(),
+                                       &fh, &body) != wire::Error::None)
+                    continue;
+                std::string sealed = sealer_->seal(fh, body);
+                if (!sealed.empty()) udp_.send_to(m.addr, sealed);
+            }
             metrics_.retransmits++;
             ++resent;
         }

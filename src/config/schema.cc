@@ -62,8 +62,8 @@ const Setting kSettings[] = {
      "without downtime (docs/SECURITY.md). Never shown back.",
      true},
     {"require_encryption", Type::Enum, Scope::Node, "false", 0, 0, kBools,
-     "When true, a node refuses to open without crypto_key and drops every datagram that is "
-     "not sealed (counted as rejected.plaintext)."},
+     "When true, a node refuses to open without crypto_key. (A node with a key always drops "
+     "datagrams that are not sealed, counted as rejected.plaintext.)"},
     // --- node: timers ----------------------------------------------------------
     {"cache_pulse", Type::Duration, Scope::Node, "30s", 100 * kMs, 1 * kDay, {},
      "Period of the anti-entropy round (McCache's pulse): each member publishes its "
