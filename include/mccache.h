@@ -1013,7 +1013,8 @@ MCCACHE_API int mccache_generate_key(char *buf, size_t len);
  *        with `require_encryption`).
  * @param accept_key Base64 of 32 bytes, or NULL / "" for none.
  * @returns #MCCACHE_OK; #MCCACHE_EINVAL for a malformed key (the message
- *          names which); #MCCACHE_ECONFIG if both keys have the same key id;
+ *          names which); #MCCACHE_ECONFIG if two different keys have the same
+ *          key id (a 1-in-255 chance: generate another);
  *          #MCCACHE_ECLOSED.
  * Thread-safety: safe from any thread; takes effect on the loop thread
  *          before the call returns.

@@ -45,6 +45,9 @@ MCCACHE_API int mccache_close(mccache_t* node) {
         if (!node) return MCCACHE_OK;
         // Before the lock: a closer on another thread holds it while it
         // waits for this very callback to return.
+        // Closed first: once the loop thread is joined, a new thread may get
+        // its id, and must hear ECLOSED rather than EBUSY.
+        if (node->closed.load(std::memory_order_seq_cst)) return closed_error("mccache_close");
         if (std::this_thread::get_id() == node->loop_thread || CallScope::inside(node))
             return fail(MCCACHE_EBUSY, "mccache_close: called from one of this node's callbacks");
         std::lock_guard<std::mutex> lock(node->close_mu);
