@@ -277,7 +277,7 @@ bool Cluster::replayed(Member& m, const wire::Header& h, bool mark) {
     // A 1024-wide window over each of the sender's unsequenced counters.
     constexpr uint64_t kBits = 1024;
     Member::Window& w = m.window[(h.flags & wire::kFlagUnicast) ? 1 : 0];
-    if (h.seq + kBits <= w.top) return true;
+    if (w.top >= kBits && h.seq <= w.top - kBits) return true;  // written not to overflow
     if (h.seq <= w.top) {
         uint64_t i = w.top - h.seq;
         bool seen = w.seen[i / 64] >> (i % 64) & 1;
@@ -526,7 +526,7 @@ void Cluster::advance(Member& m) {
         m.hw++;
         m.above.erase(m.above.begin());
     }
-    if (m.max_seen > m.hw + kWindow) give_up(m, m.hw + 1, m.max_seen - kWindow);
+    if (m.max_seen - m.hw > kWindow) give_up(m, m.hw + 1, m.max_seen - kWindow);  // no overflow
     if (m.max_seen == m.hw) {
         m.nack_due_ms = 0;
         m.nack_tries = 0;
@@ -561,7 +561,9 @@ void Cluster::note_gap(Member& m) {
     // A gap this large (a healed partition, a member far behind) is cheaper
     // to repair by anti-entropy, which sends only what differs, than by
     // resending every message.
-    if (m.max_seen - m.hw > kMaxNackGap) {
+    // Counted as messages missing, not as the span: one message still being
+    // asked for at a high rate would otherwise give everything up.
+    if (m.max_seen - m.hw - m.above.size() > kMaxNackGap) {
         give_up(m, m.hw + 1, m.max_seen);
         return;
     }

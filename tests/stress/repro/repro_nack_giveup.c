@@ -1,11 +1,16 @@
-/* Repro: the reliable stream gives up gaps it never asked for.
+/* Repro: the reliable stream gives up gaps it could still repair.
  *
  * A sends 2000 small messages a second for 10 s to B, which loses 20% of
- * what it receives (nothing else is lost: B's NACKs and A's retransmits go
- * through A's side unharmed, and B's receive loss hits each retransmit at
- * 20%). With 8 NACK tries per gap, a gap is lost with probability
- * 0.2^8 = 3e-6, so about none of the ~4000 lost messages should be given up.
- * Exit 0 when at most 1% are given up, 1 otherwise. */
+ * what it receives (B's NACKs reach A unharmed; each retransmit is lost at
+ * 20% again). With 8 NACK tries per gap a gap is lost with probability
+ * 0.2^8 = 3e-6, so none of the ~4000 lost messages should be given up.
+ * Before 23382b2 the try count was per member and about 40% were given up;
+ * since then 0.4-2% still are, because a gap spanning more than kMaxNackGap
+ * (256) messages goes to anti-entropy at once, and at this rate a single
+ * message still being re-asked for (backoff up to 320 ms) makes the span
+ * pass 256 while almost nothing is missing. Counting the missing seqs
+ * (max_seen - hw - above.size()) instead of the span gives 0.
+ * Exit 0 when at most 0.1% are given up, 1 otherwise. */
 #define _DEFAULT_SOURCE
 #include <string.h>
 #include <time.h>
@@ -44,5 +49,5 @@ int main(void) {
            sent, lost, repro_metric(b, "nacks_sent"), given_up, 100 * given_up / lost, len);
     mccache_close(b);
     mccache_close(a);
-    return given_up <= lost / 100 ? 0 : 1;
+    return given_up <= lost / 1000 ? 0 : 1;
 }
