@@ -125,6 +125,13 @@ private:
 
 int closed_error(const char* fn);
 
+// Opens a call on a node handle: checks it, pins the node open for the rest
+// of the scope, or returns MCCACHE_ECLOSED.
+#define MCCACHE_ENTER_NODE(fn, n)                                           \
+    if (!(n)) return mccache::api::fail(MCCACHE_EINVAL, fn ": node is NULL"); \
+    mccache::api::CallScope scope_(n);                                      \
+    if (!scope_.open()) return mccache::api::closed_error(fn)
+
 // Keeps every node shell reachable for the life of the process (they are
 // tokens that must answer MCCACHE_ECLOSED after close).
 void retain_shell(mccache_s* shell);

@@ -12,10 +12,6 @@ using mccache::api::closed_error;
 using mccache::api::fail;
 using mccache::api::guarded;
 
-#define MCCACHE_ENTER_NODE(fn, n)                                   \
-    if (!(n)) return fail(MCCACHE_EINVAL, fn ": node is NULL");     \
-    CallScope scope_(n);                                            \
-    if (!scope_.open()) return closed_error(fn)
 
 extern "C" {
 
