@@ -180,17 +180,26 @@ MCCACHE_API int mccache_set_keys(mccache_t* node, const char* seal_key, const ch
         mccache::crypto::Key k;
         if (seal_key && *seal_key) {
             mccache::Status st = mccache::crypto::decode_key_b64(seal_key, &k, "mccache_set_keys: seal_key");
-            if (!st.ok()) return fail(st);
+            if (!st.ok()) {
+                mccache::crypto::wipe(&k);
+                return fail(st);
+            }
             seal.push_back(k);
         }
         if (accept_key && *accept_key) {
             mccache::Status st = mccache::crypto::decode_key_b64(accept_key, &k, "mccache_set_keys: accept_key");
-            if (!st.ok()) return fail(st);
+            if (!st.ok()) {
+                mccache::crypto::wipe(&k);
+                for (auto& key : seal) mccache::crypto::wipe(&key);
+                return fail(st);
+            }
             accept.push_back(k);
         }
         mccache::Status st;
         node->node->run_on_loop([&] { st = node->node->cluster().set_keys(seal, accept); });
-        std::fill(k.begin(), k.end(), 0);
+        mccache::crypto::wipe(&k);
+        for (auto& key : seal) mccache::crypto::wipe(&key);
+        for (auto& key : accept) mccache::crypto::wipe(&key);
         return st.ok() ? MCCACHE_OK : fail(st.code, "mccache_set_keys: " + st.message);
     });
 }

@@ -341,12 +341,17 @@ void Cluster::on_datagram(const unsigned char* data, size_t len, const transport
         return reject(metrics_.rejected_malformed, "malformed header", from);
     Member* m = member_for(h, from);
     if (!m) return;
+    // Nothing about the member changes (liveness, address, state) until the
+    // datagram has passed these checks: a replay must not revive a member
+    // or divert replies.
+    if (m->state == MemberState::Left && m->incarnation == h.incarnation)
+        return reject(metrics_.rejected_replayed, "from a member that left", from);  // goodbye is final
     if (!sequenced && replayed(*m, h, false)) return reject(metrics_.rejected_replayed, "replayed", from);
     if (sequenced && m->stream_started && (h.seq <= m->hw || m->above.count(h.seq))) {
         metrics_.duplicates++;  // a resent or replayed stream message: nothing new
         return;
     }
-    m->addr = from;
+    touch(*m, h, from);
     std::string whole;
     if (h.frag_count > 1) {
         metrics_.fragments_received.fetch_add(1, std::memory_order_relaxed);
@@ -432,16 +437,17 @@ Member* Cluster::member_for(const wire::Header& h, const transport::Address& fro
         report(m, kMemberRestarted);
         publish_digests(&m.addr);
     }
-    Member& m = it->second;
-    // The address is taken only from datagrams that pass the replay checks
-    // (see on_datagram), so a replay from elsewhere cannot divert replies.
-    m.last_seen_ms = t;
+    return &it->second;
+}
+
+void Cluster::touch(Member& m, const wire::Header& h, const transport::Address& from) {
+    m.addr = from;
+    m.last_seen_ms = now();
     if (m.state != MemberState::Alive && h.type != wire::Type::Goodbye) {
         m.state = MemberState::Alive;
         report(m, kMemberRecovered);
         publish_digests(&m.addr);
     }
-    return &m;
 }
 
 bool Cluster::reassemble(Member& m, const wire::Header& h, std::string_view frag, std::string* whole) {
@@ -459,11 +465,22 @@ bool Cluster::reassemble(Member& m, const wire::Header& h, std::string_view frag
         metrics_.rejected_oversize++;
         return false;
     }
+    if (frag.empty()) {
+        // No sender fragments into empty pieces; an empty fragment could
+        // only make us hold bookkeeping for nothing.
+        metrics_.rejected_malformed++;
+        return false;
+    }
     uint64_t key = h.seq << 2 | wire::seq_space(h.flags);
     auto it = m.partial.find(key);
     if (it == m.partial.end()) {
+        // The bookkeeping of a partial message counts against the budgets
+        // like its payload: a forger sending one byte of many huge messages
+        // must not make us hold a slot per fragment for free.
+        size_t overhead = sizeof(Partial) + 64 + static_cast<size_t>(h.frag_count) * sizeof(std::string);
         size_t budget = st.reassembly_buffer;
-        if (reassembly_bytes_ + frag.size() > budget || m.partial_bytes + frag.size() > budget / 4) {
+        if (reassembly_bytes_ + overhead + frag.size() > budget ||
+            m.partial_bytes + overhead + frag.size() > budget / 4) {
             metrics_.reassembly_dropped++;
             return false;
         }
@@ -471,6 +488,9 @@ bool Cluster::reassemble(Member& m, const wire::Header& h, std::string_view frag
         p.count = h.frag_count;
         p.frags.resize(h.frag_count);
         p.started_ms = now();
+        p.charge = overhead;
+        m.partial_bytes += overhead;
+        reassembly_bytes_ += overhead;
         it = m.partial.emplace(key, std::move(p)).first;
     }
     Partial& p = it->second;
@@ -478,16 +498,18 @@ bool Cluster::reassemble(Member& m, const wire::Header& h, std::string_view frag
         metrics_.rejected_malformed++;
         return false;
     }
-    if (!p.frags[h.frag_index].empty() || frag.empty()) {
-        if (!frag.empty()) metrics_.duplicates++;
+    if (!p.frags[h.frag_index].empty()) {
+        metrics_.duplicates++;
         return false;
     }
-    if (reassembly_bytes_ + frag.size() > st.reassembly_buffer) {
+    if (reassembly_bytes_ + frag.size() > st.reassembly_buffer ||
+        m.partial_bytes + frag.size() > st.reassembly_buffer / 4) {
         metrics_.reassembly_dropped++;
         return false;
     }
     p.frags[h.frag_index].assign(frag);
     p.bytes += frag.size();
+    p.charge += frag.size();
     p.received++;
     m.partial_bytes += frag.size();
     reassembly_bytes_ += frag.size();
@@ -495,8 +517,8 @@ bool Cluster::reassemble(Member& m, const wire::Header& h, std::string_view frag
     whole->clear();
     whole->reserve(p.bytes);
     for (auto& f : p.frags) whole->append(f);
-    m.partial_bytes -= p.bytes;
-    reassembly_bytes_ -= p.bytes;
+    m.partial_bytes -= p.charge;
+    reassembly_bytes_ -= p.charge;
     m.partial.erase(it);
     return true;
 }
@@ -771,8 +793,8 @@ void Cluster::tick() {
         }
         for (auto it = m.partial.begin(); it != m.partial.end();) {
             if (t - it->second.started_ms > st.reassembly_timeout_ms) {
-                m.partial_bytes -= it->second.bytes;
-                reassembly_bytes_ -= it->second.bytes;
+                m.partial_bytes -= it->second.charge;
+                reassembly_bytes_ -= it->second.charge;
                 metrics_.reassembly_dropped++;
                 it = m.partial.erase(it);
             } else {

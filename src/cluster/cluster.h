@@ -71,7 +71,8 @@ struct Partial {
     uint16_t count = 0;
     uint16_t received = 0;
     std::vector<std::string> frags;
-    size_t bytes = 0;
+    size_t bytes = 0;   // payload received so far
+    size_t charge = 0;  // what it costs the reassembly budgets: payload plus bookkeeping
     int64_t started_ms = 0;
 };
 
@@ -166,7 +167,11 @@ private:
     void on_datagram(const unsigned char* data, size_t len, const transport::Address& from);
     bool replayed(Member& m, const wire::Header& h, bool mark);
     void reject(std::atomic<uint64_t>& counter, const char* why, const transport::Address& from);
+    // Finds the sender's member entry, creating it for a new sender or
+    // resetting it for a new incarnation; touch() marks it live once the
+    // datagram has passed the replay and duplicate checks.
     Member* member_for(const wire::Header& h, const transport::Address& from);
+    void touch(Member& m, const wire::Header& h, const transport::Address& from);
     bool reassemble(Member& m, const wire::Header& h, std::string_view frag, std::string* whole);
     void on_data(Member& m, const wire::Header& h, std::string_view payload);
     void apply_records(std::string_view payload, store::Origin origin, uint64_t sender);

@@ -111,13 +111,13 @@ Status Sealer::set_keys(const std::vector<Key>& seal, const std::vector<Key>& ac
     return Status::Ok();
 }
 
-Sealer::Ctx* Sealer::context(uint8_t id, uint64_t sender, uint64_t incarnation) {
-    auto k = std::make_tuple(id, sender, incarnation);
-    auto it = contexts_.find(k);
+void wipe(Key* key) { mbedtls_platform_zeroize(key->data(), key->size()); }
+
+Sealer::Ctx* Sealer::context(uint8_t id, uint64_t sender, uint64_t incarnation, std::unique_ptr<Ctx>* fresh) {
+    auto it = contexts_.find(std::make_tuple(id, sender, incarnation));
     if (it != contexts_.end()) return it->second.get();
     auto key = keys_.find(id);
     if (key == keys_.end()) return nullptr;
-    if (contexts_.size() >= kMaxContexts) contexts_.erase(contexts_.begin());
     unsigned char salt[8], info[9 + 16], sub[32];
     put64(salt, cluster_id_);
     std::memcpy(info, "mccache/1", 9);
@@ -129,11 +129,19 @@ Sealer::Ctx* Sealer::context(uint8_t id, uint64_t sender, uint64_t incarnation) 
     if (rc == 0) rc = mbedtls_gcm_setkey(&ctx->gcm, MBEDTLS_CIPHER_ID_AES, sub, 256);
     mbedtls_platform_zeroize(sub, sizeof sub);
     if (rc != 0) return nullptr;
-    return contexts_.emplace(k, std::move(ctx)).first->second.get();
+    *fresh = std::move(ctx);
+    return fresh->get();
+}
+
+Sealer::Ctx* Sealer::keep(uint8_t id, uint64_t sender, uint64_t incarnation, std::unique_ptr<Ctx> ctx) {
+    if (contexts_.size() >= kMaxContexts) contexts_.erase(contexts_.begin());
+    return contexts_.emplace(std::make_tuple(id, sender, incarnation), std::move(ctx)).first->second.get();
 }
 
 std::string Sealer::seal(wire::Header h, std::string_view payload) {
-    Ctx* ctx = context(seal_id_, self_, incarnation_);
+    std::unique_ptr<Ctx> fresh;
+    Ctx* ctx = context(seal_id_, self_, incarnation_, &fresh);
+    if (ctx && fresh) ctx = keep(seal_id_, self_, incarnation_, std::move(fresh));
     if (!ctx || payload.size() > wire::kMaxDatagram - wire::kHeaderSize - wire::kTagSize) return {};
     h.flags |= wire::kFlagSealed;
     h.key_id = seal_id_;
@@ -157,7 +165,8 @@ Sealer::Open Sealer::open(const unsigned char* data, size_t len, const wire::Hea
     if (!(h.flags & wire::kFlagSealed) || len != wire::kHeaderSize + h.payload_len + wire::kTagSize)
         return Open::Malformed;
     if (h.key_id == 0 || !keys_.count(h.key_id)) return Open::NoKey;
-    Ctx* ctx = context(h.key_id, h.sender, h.incarnation);
+    std::unique_ptr<Ctx> fresh;
+    Ctx* ctx = context(h.key_id, h.sender, h.incarnation, &fresh);
     if (!ctx) return Open::NoKey;
     unsigned char iv[12];
     nonce_of(h, iv);
@@ -170,6 +179,7 @@ Sealer::Open Sealer::open(const unsigned char* data, size_t len, const wire::Hea
         plaintext->clear();
         return Open::AuthFailed;
     }
+    if (fresh) keep(h.key_id, h.sender, h.incarnation, std::move(fresh));
     return Open::Ok;
 }
 

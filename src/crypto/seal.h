@@ -33,6 +33,9 @@ using Key = std::array<unsigned char, 32>;
 // 1..255 from the key's SHA-256; 0 means "not sealed".
 uint8_t key_id(const Key& key);
 
+// Overwrites key material in a way the compiler may not elide.
+void wipe(Key* key);
+
 // A fresh random key as base64 (44 characters), from the OS's CSPRNG.
 Status generate_key_b64(std::string* out);
 // Decodes and checks a base64 key.
@@ -60,7 +63,11 @@ public:
 
 private:
     struct Ctx;
-    Ctx* context(uint8_t id, uint64_t sender, uint64_t incarnation);
+    // The cached subkey context, or one derived now. Derived contexts are
+    // cached only when `keep` (our own, or one whose tag verified), so a
+    // forger cycling through sender ids cannot evict real members' contexts.
+    Ctx* context(uint8_t id, uint64_t sender, uint64_t incarnation, std::unique_ptr<Ctx>* fresh);
+    Ctx* keep(uint8_t id, uint64_t sender, uint64_t incarnation, std::unique_ptr<Ctx> ctx);
 
     uint64_t cluster_id_, self_, incarnation_;
     std::map<uint8_t, Key> keys_;

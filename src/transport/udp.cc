@@ -259,7 +259,10 @@ void Udp::on_alloc(uv_handle_t* h, size_t, uv_buf_t* buf) {
 
 void Udp::on_recv(uv_udp_t* h, ssize_t n, const uv_buf_t* buf, const sockaddr* addr, unsigned flags) {
     auto* self = static_cast<Udp*>(h->data);
-    if (n <= 0 || !addr || !self->enabled_) return;
+    // n == 0 with an address is an empty datagram: passed on, so that it is
+    // counted as malformed like any other runt. (Without an address it only
+    // means the socket had nothing more to read.)
+    if (n < 0 || !addr || !self->enabled_) return;
     if (flags & UV_UDP_PARTIAL) {  // larger than any valid datagram
         self->counters_.oversize_in++;
         return;
