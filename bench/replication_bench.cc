@@ -73,6 +73,7 @@ struct Options {
     size_t value = 0;  // one value size only; 0 for 64 and 1024
     std::string mtu;   // packet_mtu of the nodes; empty for the default
     double rate = 200000;  // the paced runs' offered mutations/s (0: no paced runs)
+    std::vector<bool> sealed = {false, true};  // --crypto: plain, sealed (AES-256-GCM) or both
 };
 
 // Latency distribution in microseconds (nearest-rank percentiles).
@@ -332,7 +333,8 @@ bool wait_until(Pred pred, double seconds) {
 // other's traffic (not even to reject it).
 class Pair {
 public:
-    Pair(bool multicast, const std::string& tag, const std::string& mtu) {
+    // `key`: a base64 crypto_key for sealed datagrams, or empty for plain.
+    Pair(bool multicast, const std::string& tag, const std::string& mtu, const std::string& key = "") {
         static int count = 0;
         name_ = "replbench-" + std::to_string(getpid()) + "-" + tag + "-" + std::to_string(count++);
         std::vector<std::pair<std::string, std::string>> common = {
@@ -343,6 +345,7 @@ public:
             {"cache_ttl", "0"},
         };
         if (!mtu.empty()) common.push_back({"packet_mtu", mtu});
+        if (!key.empty()) common.push_back({"crypto_key", key});
         if (multicast) {
             common.push_back({"transport", "multicast"});
             common.push_back({"multicast_port", std::to_string(free_udp_port())});
@@ -396,6 +399,13 @@ private:
     std::string name_;
     Node a_, b_;
 };
+
+// A fresh AES-256 key for the sealed runs, from the library's own generator.
+std::string generated_key() {
+    char buf[64];
+    if (mccache_generate_key(buf, sizeof buf) != MCCACHE_OK) die(std::string("generate_key: ") + mccache_last_error());
+    return buf;
+}
 
 // ---------------------------------------------------------------- latency --
 
@@ -653,12 +663,14 @@ std::string rate(double per_s) { return per_s >= 1e6 ? fmt(per_s / 1e6, "%.2f M"
 void usage() {
     std::printf(
         "usage: replication_bench [--samples N] [--warmup N] [--seconds S] [--writers W] [--rate R]\n"
-        "                         [--transport multicast|unicast|both] [--mtu N] [--only PART]\n"
+        "                         [--transport multicast|unicast|both] [--crypto plain|sealed|both]\n"
+        "                         [--mtu N] [--only PART]\n"
         "  --samples    latency samples per case (default 20000)\n"
         "  --warmup     samples discarded before each case (default 1000)\n"
         "  --seconds    duration of each throughput run (default 3)\n"
         "  --writers    threads putting on node A in the throughput runs (default 1)\n"
         "  --transport  which transports to measure (default both)\n"
+        "  --crypto     plain (CRC32C), sealed (AES-256-GCM) or both, compared (default both)\n"
         "  --rate       offered mutations/s of the paced runs (default 200000; 0: none)\n"
         "  --mtu        packet_mtu of both nodes (default: the engine's, 1472)\n"
         "  --value      one value size only, in bytes (default: 64 and 1024)\n"
@@ -690,6 +702,12 @@ Options parse(int argc, char** argv) {
             if (t != "multicast" && t != "unicast" && t != "both") die("--transport: multicast, unicast or both");
             o.multicast = t != "unicast";
             o.unicast = t != "multicast";
+        } else if (a == "--crypto") {
+            std::string c = value();
+            if (c == "plain") o.sealed = {false};
+            else if (c == "sealed") o.sealed = {true};
+            else if (c == "both") o.sealed = {false, true};
+            else die("--crypto: plain, sealed or both");
         } else if (a == "--rate") {
             o.rate = number(0, 1e8);
         } else if (a == "--value") {
@@ -712,6 +730,7 @@ Options parse(int argc, char** argv) {
 }
 
 struct LatencyRow {
+    bool sealed;
     const char* transport;
     size_t value;
     const char* probe;
@@ -720,6 +739,7 @@ struct LatencyRow {
 };
 
 struct ThroughputRow {
+    bool sealed;
     const char* transport;
     size_t value;
     double rate;  // offered; 0 for as fast as possible
@@ -747,8 +767,8 @@ void print_latency(std::vector<LatencyRow> lat, const std::vector<std::pair<size
     std::printf("\n### Replication latency: put on A until visible on B (one put in flight)\n\n");
     std::printf("- raw one-way: the lowest RTT/2 p50 of this run's raw ping-pongs with the same datagram size (one at the\n"
                 "  start, one just before each case), so a noisy floor never flatters the ratio.\n\n");
-    std::printf("| transport | value | B observes by | p50 µs | p99 µs | p99.9 µs | max µs | lost | raw one-way µs | p50 / raw | p50 ≤ 3× raw | p99 ≤ 250 µs |\n");
-    std::printf("|---|---|---|---:|---:|---:|---:|---:|---:|---:|:-:|:-:|\n");
+    std::printf("| transport | datagrams | value | B observes by | p50 µs | p99 µs | p99.9 µs | max µs | lost | raw one-way µs | p50 / raw | p50 ≤ 3× raw | p99 ≤ 250 µs |\n");
+    std::printf("|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|:-:|:-:|\n");
     for (auto& l : lat)
         for (auto& o : lat)
             if (o.value == l.value && o.floor_us > 0) l.floor_us = std::min(l.floor_us, o.floor_us);
@@ -757,8 +777,8 @@ void print_latency(std::vector<LatencyRow> lat, const std::vector<std::pair<size
             if (engine_datagram(l.value) == size) l.floor_us = std::min(l.floor_us, r.half_rtt.p50);
     for (auto& l : lat) {
         double ratio = l.floor_us > 0 ? l.d.p50 / l.floor_us : 0;
-        std::printf("| %s | %zu B | %s | %.1f | %.1f | %.1f | %.1f | %zu | %.1f | %s | %s | %s |\n", l.transport,
-                    l.value, l.probe, l.d.p50, l.d.p99, l.d.p999, l.d.max, l.d.lost, l.floor_us,
+        std::printf("| %s | %s | %zu B | %s | %.1f | %.1f | %.1f | %.1f | %zu | %.1f | %s | %s | %s |\n", l.transport,
+                    l.sealed ? "sealed" : "plain", l.value, l.probe, l.d.p50, l.d.p99, l.d.p999, l.d.max, l.d.lost, l.floor_us,
                     ratio > 0 ? (fmt(ratio) + "×").c_str() : "n/a",
                     ratio <= 0 ? "n/a" : ratio <= 3.0 ? "yes" : "**no**", l.d.p99 <= 250.0 ? "yes" : "**no**");
     }
@@ -772,14 +792,14 @@ void print_throughput(const std::vector<ThroughputRow>& tput, const Options& opt
     std::printf("- Keeps up (paced runs): applied/s on B ≥ 98 %% of offered, no send_queue_overflow, no unrepairable gap.\n");
     std::printf("- ≥ 200 k/s: max runs, applied/s on B ≥ 200 k; paced runs, keeps up at ≥ 200 k/s offered.\n");
     std::printf("- applied/s counts every record B applied, anti-entropy repairs included.\n\n");
-    std::printf("| transport | value | offered | puts/s on A | sent/s by A | applied/s on B | ≥ 200 k/s | keeps up | records/datagram | max backlog | backlog at stop | drain ms | send_queue_overflow | nacks | retransmits | gaps_unrepairable | AE rounds | AE keys repaired | converged after sync |\n");
-    std::printf("|---|---|---|---:|---:|---:|:-:|:-:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
+    std::printf("| transport | datagrams | value | offered | puts/s on A | sent/s by A | applied/s on B | ≥ 200 k/s | keeps up | records/datagram | max backlog | backlog at stop | drain ms | send_queue_overflow | nacks | retransmits | gaps_unrepairable | AE rounds | AE keys repaired | converged after sync |\n");
+    std::printf("|---|---|---|---|---:|---:|---:|:-:|:-:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
     for (auto& row : tput) {
         const Throughput& t = row.t;
         bool keeps_up = t.applied_per_s >= 0.98 * row.rate && t.a.overflow == 0 && t.b.gaps == 0;
         bool meets = row.rate > 0 ? keeps_up && row.rate >= 200000 : t.applied_per_s >= 200000;
-        std::printf("| %s | %zu B | %s | %s | %s | %s | %s | %s | %.1f | %.0f | %.0f | %.0f | %.0f | %.0f | %.0f | %.0f | %.0f | %.0f | %s |\n",
-                    row.transport, row.value, row.rate > 0 ? (rate(row.rate) + "/s").c_str() : "max",
+        std::printf("| %s | %s | %zu B | %s | %s | %s | %s | %s | %s | %.1f | %.0f | %.0f | %.0f | %.0f | %.0f | %.0f | %.0f | %.0f | %.0f | %s |\n",
+                    row.transport, row.sealed ? "sealed" : "plain", row.value, row.rate > 0 ? (rate(row.rate) + "/s").c_str() : "max",
                     rate(t.puts_per_s).c_str(), rate(t.sent_per_s).c_str(),
                     rate(t.applied_per_s).c_str(), meets ? "yes" : "**no**",
                     row.rate <= 0 ? "" : keeps_up ? "yes" : "**no**",
@@ -789,14 +809,55 @@ void print_throughput(const std::vector<ThroughputRow>& tput, const Options& opt
                     t.converge_ms < 0 ? "**no** (30 s)" : ("yes, " + fmt(t.converge_ms, "%.0f") + " ms").c_str());
     }
     std::printf("\nCPU time per mutation (µs) until the drain ends (anti-entropy work included, when a run overflowed), and each thread's busy share of the write window:\n\n");
-    std::printf("| transport | value | offered | writer: put | A loop: batch + send | B loop: receive + apply | writer busy | A loop busy | B loop busy |\n");
-    std::printf("|---|---|---|---:|---:|---:|---:|---:|---:|\n");
+    std::printf("| transport | datagrams | value | offered | writer: put | A loop: batch + send | B loop: receive + apply | writer busy | A loop busy | B loop busy |\n");
+    std::printf("|---|---|---|---|---:|---:|---:|---:|---:|---:|\n");
     for (auto& row : tput) {
         const Throughput& t = row.t;
-        std::printf("| %s | %zu B | %s | %.2f | %.2f | %.2f | %.0f %% | %.0f %% | %.0f %% |\n", row.transport, row.value,
+        std::printf("| %s | %s | %zu B | %s | %.2f | %.2f | %.2f | %.0f %% | %.0f %% | %.0f %% |\n", row.transport,
+                    row.sealed ? "sealed" : "plain", row.value,
                     row.rate > 0 ? (rate(row.rate) + "/s").c_str() : "max",
                     t.writer_us, t.a_loop_us, t.b_loop_us, 100 * t.writer_busy, 100 * t.a_loop_busy,
                     100 * t.b_loop_busy);
+    }
+}
+
+// Sealed against plain, case by case: the target is sealed
+// throughput at least 75 % of plain.
+void print_sealing(const std::vector<LatencyRow>& lat, const std::vector<ThroughputRow>& tput) {
+    bool any = false;
+    for (auto& t : tput) any |= t.sealed;
+    for (auto& l : lat) any |= l.sealed;
+    if (!any) return;
+    std::printf("\n### Sealed (AES-256-GCM) against plain (CRC32C), same run\n\n");
+    if (!tput.empty()) {
+        std::printf("| transport | value | offered | plain applied/s | sealed applied/s | sealed / plain | ≥ 75 %% | A loop µs/mutation plain → sealed | B loop µs/mutation plain → sealed |\n");
+        std::printf("|---|---|---|---:|---:|---:|:-:|---|---|\n");
+        for (auto& s : tput) {
+            if (!s.sealed) continue;
+            for (auto& p : tput) {
+                if (p.sealed || p.value != s.value || p.rate != s.rate || std::string(p.transport) != s.transport)
+                    continue;
+                double r = p.t.applied_per_s > 0 ? s.t.applied_per_s / p.t.applied_per_s : 0;
+                std::printf("| %s | %zu B | %s | %s | %s | %.0f %% | %s | %.2f → %.2f | %.2f → %.2f |\n", s.transport,
+                            s.value, s.rate > 0 ? (rate(s.rate) + "/s").c_str() : "max",
+                            rate(p.t.applied_per_s).c_str(), rate(s.t.applied_per_s).c_str(), 100 * r,
+                            r >= 0.75 ? "yes" : "**no**", p.t.a_loop_us, s.t.a_loop_us, p.t.b_loop_us, s.t.b_loop_us);
+            }
+        }
+    }
+    if (!lat.empty()) {
+        std::printf("\n| transport | value | B observes by | p50 µs plain → sealed | p99 µs plain → sealed | p99.9 µs plain → sealed |\n");
+        std::printf("|---|---|---|---|---|---|\n");
+        for (auto& s : lat) {
+            if (!s.sealed) continue;
+            for (auto& p : lat) {
+                if (p.sealed || p.value != s.value || std::string(p.probe) != s.probe ||
+                    std::string(p.transport) != s.transport)
+                    continue;
+                std::printf("| %s | %zu B | %s | %.1f → %.1f | %.1f → %.1f | %.1f → %.1f |\n", s.transport, s.value,
+                            s.probe, p.d.p50, s.d.p50, p.d.p99, s.d.p99, p.d.p999, s.d.p999);
+            }
+        }
     }
 }
 
@@ -829,22 +890,29 @@ int main(int argc, char** argv) {
     }
 
     // 2. Latency, one put at a time.
+    // Sealed and plain cases alternate within each (transport, size), so a
+    // burst of load on the machine hits both sides of the comparison alike.
+    const std::string key = generated_key();
     std::vector<LatencyRow> lat;
     for (const char* tr : transports) {
         if (!part("latency")) break;
-        Pair pair(std::string(tr) == "multicast", "lat", opt.mtu);
+        std::vector<std::unique_ptr<Pair>> pairs;
+        for (bool sealed : opt.sealed)
+            pairs.push_back(std::make_unique<Pair>(std::string(tr) == "multicast", sealed ? "lat-sealed" : "lat",
+                                                   opt.mtu, sealed ? key : ""));
         // Each case gets a ping-pong of its own just before it, so that a
         // burst of load on the machine cannot make the floor look low and the
         // engine high; the ratio then uses the lowest floor of the run.
         auto floor = [&](size_t v) { return raw_ping_pong(engine_datagram(v), opt.samples, opt.warmup).half_rtt.p50; };
-        for (size_t v : sizes) {
-            std::fprintf(stderr, "latency %s %zu B: change callback...\n", tr, v);
-            double f = floor(v);
-            lat.push_back({tr, v, "change callback", latency(pair, v, Probe::Callback, opt), f});
-            std::fprintf(stderr, "latency %s %zu B: polling mccache_contains...\n", tr, v);
-            f = floor(v);
-            lat.push_back({tr, v, "polling contains", latency(pair, v, Probe::Contains, opt), f});
-        }
+        for (size_t v : sizes)
+            for (Probe probe : {Probe::Callback, Probe::Contains})
+                for (size_t i = 0; i < pairs.size(); ++i) {
+                    bool sealed = opt.sealed[i];
+                    const char* how = probe == Probe::Callback ? "change callback" : "polling contains";
+                    std::fprintf(stderr, "latency %s %s %zu B: %s...\n", tr, sealed ? "sealed" : "plain", v, how);
+                    double f = floor(v);
+                    lat.push_back({sealed, tr, v, how, latency(*pairs[i], v, probe, opt), f});
+                }
     }
 
     // 3. Throughput: a fresh pair per run, so no run inherits a backlog.
@@ -854,13 +922,16 @@ int main(int argc, char** argv) {
     if (opt.rate > 0) rates.push_back(opt.rate);
     for (const char* tr : transports)
         for (size_t v : sizes)
-            for (double rt : rates) {
-                if (!part("throughput") && opt.only != "paced") break;
-                std::fprintf(stderr, "throughput %s %zu B, %d writer(s), %s, %.1f s...\n", tr, v, opt.writers,
-                             rt > 0 ? (rate(rt) + "/s").c_str() : "max", opt.seconds);
-                Pair pair(std::string(tr) == "multicast", "tput", opt.mtu);
-                tput.push_back({tr, v, rt, throughput(pair, v, rt, opt)});
-            }
+            for (double rt : rates)
+                for (bool sealed : opt.sealed) {
+                    if (!part("throughput") && opt.only != "paced") break;
+                    std::fprintf(stderr, "throughput %s %s %zu B, %d writer(s), %s, %.1f s...\n", tr,
+                                 sealed ? "sealed" : "plain", v, opt.writers,
+                                 rt > 0 ? (rate(rt) + "/s").c_str() : "max", opt.seconds);
+                    Pair pair(std::string(tr) == "multicast", sealed ? "tput-sealed" : "tput", opt.mtu,
+                              sealed ? key : "");
+                    tput.push_back({sealed, tr, v, rt, throughput(pair, v, rt, opt)});
+                }
 
     // Report.
     utsname u{};
@@ -876,6 +947,7 @@ int main(int argc, char** argv) {
     print_floor(raw, blasts);
     print_latency(lat, raw);
     print_throughput(tput, opt);
+    print_sealing(lat, tput);
     std::printf("\n");
     return 0;
 }
