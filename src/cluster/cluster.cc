@@ -457,17 +457,24 @@ bool Cluster::reassemble(Member& m, const wire::Header& h, std::string_view frag
         metrics_.duplicates++;
         return false;
     }
-    // No message may be larger than the largest record a member accepts.
-    size_t cap = payload_capacity();
-    size_t limit = st.max_value_size + st.max_key_size + 64 * 1024;
-    if (static_cast<size_t>(h.frag_count) * cap > limit + cap || frag.size() > cap ||
-        (h.frag_index + 1 < h.frag_count && frag.size() != cap)) {
+    // Fragments are cut at the sender's packet_mtu, which need not be ours:
+    // every fragment but the last has the same size, and that size bounds
+    // the whole message, which may be no larger than the largest record a
+    // member accepts.
+    // The smallest packet_mtu (576) bounds how many fragments a message
+    // can need.
+    const size_t max_frag = wire::kMaxDatagram - wire::kHeaderSize - wire::kTagSize;
+    const size_t min_frag = 576 - wire::kHeaderSize - wire::kTagSize;
+    const size_t limit = st.max_value_size + st.max_key_size + 64 * 1024;
+    const bool last = h.frag_index + 1 == h.frag_count;
+    if (frag.size() > max_frag || static_cast<size_t>(h.frag_count - 1) * min_frag > limit ||
+        (!last && static_cast<size_t>(h.frag_count - 1) * frag.size() > limit)) {
         metrics_.rejected_oversize++;
         return false;
     }
-    if (frag.empty()) {
-        // No sender fragments into empty pieces; an empty fragment could
-        // only make us hold bookkeeping for nothing.
+    if (frag.empty() || (!last && frag.size() < min_frag)) {
+        // No sender cuts fragments this small; they could only make us hold
+        // bookkeeping for nothing.
         metrics_.rejected_malformed++;
         return false;
     }
@@ -494,7 +501,12 @@ bool Cluster::reassemble(Member& m, const wire::Header& h, std::string_view frag
         it = m.partial.emplace(key, std::move(p)).first;
     }
     Partial& p = it->second;
-    if (p.count != h.frag_count) {
+    // Sizes must agree: the non-last fragments with each other, the last
+    // no larger than they are.
+    size_t frag_size = p.frag_size ? p.frag_size : last ? 0 : frag.size();
+    if (p.count != h.frag_count || (!last && frag.size() != frag_size) ||
+        (last && p.frag_size && frag.size() > p.frag_size) ||
+        (!last && p.last_size > frag_size)) {
         metrics_.rejected_malformed++;
         return false;
     }
@@ -508,6 +520,8 @@ bool Cluster::reassemble(Member& m, const wire::Header& h, std::string_view frag
         return false;
     }
     p.frags[h.frag_index].assign(frag);
+    if (!last) p.frag_size = frag.size();
+    else p.last_size = frag.size();
     p.bytes += frag.size();
     p.charge += frag.size();
     p.received++;

@@ -71,6 +71,8 @@ struct Partial {
     uint16_t count = 0;
     uint16_t received = 0;
     std::vector<std::string> frags;
+    size_t frag_size = 0;  // of every fragment but the last, once one has arrived
+    size_t last_size = 0;  // of the last fragment, once it has arrived
     size_t bytes = 0;   // payload received so far
     size_t charge = 0;  // what it costs the reassembly budgets: payload plus bookkeeping
     int64_t started_ms = 0;
