@@ -143,6 +143,28 @@ func TestAllocations(t *testing.T) {
 	}
 }
 
+// The hot calls pass keys and buffers to C as integers (hotBytes), which is
+// safe only for heap memory: Go never moves it, while a goroutine stack may
+// move when it grows. So a key built in a local array must be moved to the
+// heap, one allocation per call here. If this drops to 0, the compiler keeps
+// such keys on the stack, and C could read one through a stale address.
+func TestHotCallArgumentsEscape(t *testing.T) {
+	_, c := openCache(t, "escape")
+	buf := make([]byte, 64)
+	key := "a key of 24 bytes, here."
+	must(t, c.Set([]byte(key), []byte("v"), 0))
+	got := testing.AllocsPerRun(200, func() {
+		var k [24]byte // over the tiny allocator's 16 bytes: counted on its own
+		copy(k[:], key)
+		if n, err := c.GetInto(k[:], buf); err != nil || string(buf[:n]) != "v" {
+			t.Fatalf("GetInto: %q, %v", buf[:n], err)
+		}
+	})
+	if got != 1 {
+		t.Errorf("a stack key: %.1f allocations per GetInto, want 1 (moved to the heap)", got)
+	}
+}
+
 func TestTTLs(t *testing.T) {
 	_, c := openCache(t, "ttl", mccache.WithSetting("ttl.cache_ttl", "1h"))
 	must(t, c.Set([]byte("short"), []byte("v"), 30*time.Millisecond))
