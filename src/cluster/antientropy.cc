@@ -22,6 +22,12 @@ constexpr size_t kRepairBytesPerTick = 256 * 1024;
 constexpr uint64_t kRepairTickMs = 2;
 constexpr size_t kMaxPullKeys = 4096;
 constexpr int64_t kResyncDelayMs = 300;
+// How long a (cache, group) stays with the member it is being converged
+// with before another member may take it over. That member's follow-up
+// rounds (every kResyncDelayMs while a difference remains) renew it, so a
+// long transfer keeps it; a difference only another member holds waits at
+// most this long.
+constexpr int64_t kClaimMs = 1000;
 
 void group_sums(const std::vector<uint64_t>& buckets, uint64_t* groups) {
     for (size_t g = 0; g < wire::kGroups; ++g) {
@@ -85,8 +91,21 @@ void Cluster::on_digest_l1(Member& m, std::string_view payload) {
     std::vector<uint64_t> buckets = digests_of(s);
     uint64_t groups[wire::kGroups];
     group_sums(buckets, groups);
+    const int64_t t = now();
+    bool deferred = false;
     for (size_t g = 0; g < wire::kGroups; ++g) {
         if (groups[g] == d.groups[g]) continue;
+        // A group we hold nothing of (a joiner, or after a clear) is taken
+        // from one member at a time: every member offers it at once, and
+        // each would otherwise send all of it. Groups we hold entries of
+        // are compared with everyone, so no difference waits.
+        if (groups[g] == 0) {
+            if (claimed_by_other(cache->name(), static_cast<uint16_t>(g), m, t)) {
+                deferred = true;
+                continue;
+            }
+            group_claims_[{cache->name(), static_cast<uint16_t>(g)}] = GroupClaim{m.id, t + kClaimMs};
+        }
         wire::DigestL2 l2;
         l2.cache = cache->name();
         l2.group = static_cast<uint16_t>(g);
@@ -94,6 +113,22 @@ void Cluster::on_digest_l1(Member& m, std::string_view payload) {
                     wire::kBucketsPerGroup, l2.buckets);
         send_message(wire::Type::DigestL2, false, wire::encode_digest_l2(l2), &m.addr);
     }
+    if (deferred) {
+        metrics_.ae_groups_deferred.fetch_add(1, std::memory_order_relaxed);
+        int64_t due = t + kClaimMs;
+        if (m.resync_due_ms == 0 || m.resync_due_ms > due) m.resync_due_ms = due;
+    }
+    if (group_claims_.size() > 4 * wire::kGroups * 64) {
+        for (auto it = group_claims_.begin(); it != group_claims_.end();)
+            it = it->second.until_ms <= t ? group_claims_.erase(it) : std::next(it);
+    }
+}
+
+bool Cluster::claimed_by_other(const std::string& cache, uint16_t group, const Member& m, int64_t t) {
+    auto it = group_claims_.find({cache, group});
+    if (it == group_claims_.end() || it->second.member == m.id || it->second.until_ms <= t) return false;
+    auto other = members_.find(it->second.member);
+    return other != members_.end() && other->second.state == MemberState::Alive;
 }
 
 void Cluster::on_digest_l2(Member& m, std::string_view payload) {
@@ -106,9 +141,22 @@ void Cluster::on_digest_l2(Member& m, std::string_view payload) {
     }
     node::Cache* cache = node_.find_or_open_cache(d.cache);
     if (!cache) return;
-    // The member still differs from us: check again once these repairs land.
-    if (m.resync_due_ms == 0) m.resync_due_ms = now() + kResyncDelayMs;
+    const int64_t t = now();
+    if (d.group >= wire::kGroups) return;  // decode_digest_l2 bounds it; kept local for the index below
     std::vector<uint64_t> buckets = digests_of(cache->store());
+    bool empty = std::all_of(buckets.begin() + static_cast<ptrdiff_t>(d.group * wire::kBucketsPerGroup),
+                             buckets.begin() + static_cast<ptrdiff_t>((d.group + 1) * wire::kBucketsPerGroup),
+                             [](uint64_t b) { return b == 0; });
+    if (empty) {  // as in on_digest_l1: one member at a time fills an empty group
+        if (claimed_by_other(cache->name(), d.group, m, t)) {
+            metrics_.ae_groups_deferred.fetch_add(1, std::memory_order_relaxed);
+            if (m.resync_due_ms == 0 || m.resync_due_ms > t + kClaimMs) m.resync_due_ms = t + kClaimMs;
+            return;
+        }
+        group_claims_[{cache->name(), d.group}] = GroupClaim{m.id, t + kClaimMs};
+    }
+    // The member still differs from us: check again once these repairs land.
+    if (m.resync_due_ms == 0) m.resync_due_ms = t + kResyncDelayMs;
     for (size_t i = 0; i < wire::kBucketsPerGroup; ++i) {
         size_t b = d.group * wire::kBucketsPerGroup + i;
         if (buckets[b] == d.buckets[i]) continue;

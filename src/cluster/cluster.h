@@ -46,6 +46,7 @@ struct Metrics {
     std::atomic<uint64_t> nacks_sent{0}, nacks_received{0}, retransmits{0}, duplicates{0};
     std::atomic<uint64_t> gaps_unrepairable{0}, gone_sent{0};
     std::atomic<uint64_t> ae_rounds{0}, ae_digests_received{0}, ae_buckets_compared{0};
+    std::atomic<uint64_t> ae_groups_deferred{0};  // left to the member already converging them
     std::atomic<uint64_t> ae_keys_repaired{0}, ae_keys_pulled{0};
     std::atomic<uint64_t> rejected_malformed{0}, rejected_checksum{0}, rejected_cluster{0};
     std::atomic<uint64_t> rejected_version{0}, rejected_oversize{0}, rejected_records{0};
@@ -247,6 +248,16 @@ private:
         size_t next = 0;
     };
     std::deque<RepairJob> repairs_;
+    // Which member this node is converging each (cache, digest group) with,
+    // and until when: a joiner offered digests by every member pulls each
+    // group from one of them, not from all (n times the traffic).
+    struct GroupClaim {
+        uint64_t member = 0;
+        int64_t until_ms = 0;
+    };
+    std::map<std::pair<std::string, uint16_t>, GroupClaim> group_claims_;
+    // Whether another live member holds the claim on this group.
+    bool claimed_by_other(const std::string& cache, uint16_t group, const Member& m, int64_t t);
 
     std::map<uint64_t, PendingQuery> queries_;
     uint64_t next_query_ = 0;

@@ -86,11 +86,15 @@ Status Node::start() {
     loop_.data = this;
     wake_.data = this;
     housekeeper_.data = this;
-    if ((rc = uv_async_init(&loop_, &wake_, &Node::on_async)) != 0 ||
-        (rc = uv_timer_init(&loop_, &housekeeper_)) != 0) {
+    deliver_.data = this;
+    // (uv_timer_init and uv_check_init cannot fail; uv_async_init can.)
+    if ((rc = uv_async_init(&loop_, &wake_, &Node::on_async)) != 0) {
         uv_loop_close(&loop_);
         return Error(MCCACHE_EIO, std::string("libuv handle init: ") + uv_strerror(rc));
     }
+    uv_timer_init(&loop_, &housekeeper_);
+    uv_check_init(&loop_, &deliver_);
+    uv_check_start(&deliver_, &Node::on_check);
     uint64_t period = static_cast<uint64_t>(settings_.housekeeper_ms);
     uv_timer_start(&housekeeper_, &Node::on_timer, period, period);
     cluster_ = std::make_unique<cluster::Cluster>(*this);
@@ -111,6 +115,7 @@ Status Node::start() {
         // Let the loop finish closing what was opened, then give up.
         uv_close(reinterpret_cast<uv_handle_t*>(&wake_), nullptr);
         uv_close(reinterpret_cast<uv_handle_t*>(&housekeeper_), nullptr);
+        uv_close(reinterpret_cast<uv_handle_t*>(&deliver_), nullptr);
         uv_run(&loop_, UV_RUN_DEFAULT);
         uv_loop_close(&loop_);
         cluster_.reset();
@@ -196,7 +201,15 @@ void Node::on_async(uv_async_t* handle) {
         uv_timer_stop(&self->housekeeper_);
         uv_close(reinterpret_cast<uv_handle_t*>(&self->housekeeper_), nullptr);
         uv_close(reinterpret_cast<uv_handle_t*>(&self->wake_), nullptr);
+        uv_close(reinterpret_cast<uv_handle_t*>(&self->deliver_), nullptr);
     }
+}
+
+void Node::on_check(uv_check_t* handle) {
+    Node* self = static_cast<Node*>(handle->data);
+    if (!self->loop_events_pending_) return;
+    self->loop_events_pending_ = false;
+    self->drain();
 }
 
 void Node::on_timer(uv_timer_t* handle) {
@@ -256,7 +269,8 @@ void Node::enqueue_event(Cache& cache, const store::Change& change) {
                                   store::value_ref(change.value), change.version,
                                   change.last_lookup_ms, change.time_ms});
     counters_.events_queued.fetch_add(1, std::memory_order_relaxed);
-    uv_async_send(&wake_);
+    if (on_loop_thread()) loop_events_pending_ = true;  // on_check delivers it this turn
+    else uv_async_send(&wake_);
 }
 
 Status Node::open_cache(const std::string& name, Cache** out, bool* created) {
@@ -452,6 +466,7 @@ void fill_cluster_metrics(cJSON* root, const cluster::Cluster& c) {
     num("send_queue_overflow", get(m.send_queue_overflow));
     num("reassembly_dropped", get(m.reassembly_dropped));
     num("ae_rounds", get(m.ae_rounds));
+    num("ae_groups_deferred", get(m.ae_groups_deferred));
     num("ae_digests_received", get(m.ae_digests_received));
     num("ae_buckets_compared", get(m.ae_buckets_compared));
     num("ae_keys_repaired", get(m.ae_keys_repaired));

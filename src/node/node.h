@@ -144,6 +144,7 @@ private:
     void drain();
     void housekeep();
     static void on_async(uv_async_t* handle);
+    static void on_check(uv_check_t* handle);
     static void on_timer(uv_timer_t* handle);
 
     struct QueuedEvent {
@@ -175,6 +176,10 @@ private:
     uv_loop_t loop_{};
     uv_async_t wake_{};
     uv_timer_t housekeeper_{};
+    // Events raised on the loop thread itself (remote writes, repairs) are
+    // delivered at the end of the same loop turn, not one wake-up later.
+    uv_check_t deliver_{};
+    bool loop_events_pending_ = false;  // loop thread only
     std::thread thread_;
     std::thread::id loop_thread_id_;
     bool started_ = false;

@@ -329,6 +329,36 @@ TEST_F(Cluster, JoiningMemberReceivesTheState) {
     EXPECT_EQ(get(nodes[2], "key4321"), "value4321");
 }
 
+TEST_F(Cluster, AJoinerPullsTheStateOnceNotFromEveryMember) {
+    // Every member offers a joiner its digests; the joiner takes each group
+    // from one of them, so it receives about one copy of the state, not one
+    // per member.
+    open_n(4);
+    const int kKeys = 4000;
+    for (int i = 0; i < kKeys; ++i) put(nodes[i % 4], "key" + std::to_string(i), std::string(64, 'v'));
+    ASSERT_TRUE(wait_until([&] {
+        for (int n = 0; n < 4; ++n)
+            if (len(nodes[n]) != static_cast<size_t>(kKeys)) return false;
+        return true;
+    }, 30s));
+    Node joiner = open();
+    ASSERT_TRUE(wait_until([&] { return converged(); }, 30s)) << "joiner has " << len(joiner) << " of " << kKeys;
+    char* j = nullptr;
+    ASSERT_EQ(mccache_metrics_json(joiner.node, &j), MCCACHE_OK);
+    std::string m(j);
+    mccache_free(j);
+    auto field = [&](const std::string& name) {
+        size_t at = m.find("\"" + name + "\":");
+        return at == std::string::npos ? uint64_t{0} : std::stoull(m.substr(at + name.size() + 3));
+    };
+    uint64_t received = field("records_received");
+    std::printf("[ join     ] %d keys, 4 members: joiner received %llu records, %llu groups deferred\n", kKeys,
+                static_cast<unsigned long long>(received),
+                static_cast<unsigned long long>(field("ae_groups_deferred")));
+    EXPECT_GE(received, static_cast<uint64_t>(kKeys));
+    EXPECT_LT(received, static_cast<uint64_t>(kKeys) * 3 / 2) << "the joiner pulled the state from several members";
+}
+
 TEST_F(Cluster, DifferentClusterNamesDoNotMix) {
     open_n(2);
     std::string mine = name;
