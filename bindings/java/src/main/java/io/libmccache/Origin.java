@@ -5,9 +5,18 @@ public enum Origin {
     /** A call on this node. */
     LOCAL,
     /** A write replicated from another member. */
-    REMOTE;
+    REMOTE,
+    /** Anti-entropy found this member incoherent and repaired it. */
+    REPAIR;
 
     static Origin of(int value) {
-        return value == 1 ? REMOTE : LOCAL;
+        switch (value) {
+            case 1:
+                return REMOTE;
+            case 2:
+                return REPAIR;
+            default:
+                return LOCAL;
+        }
     }
 }

@@ -29,11 +29,8 @@ import java.util.concurrent.locks.LockSupport;
  * "ready", then one reply line per command (members, write PHASE, sync,
  * checksum, events, probe KEY..., quit). It uses only the public API.
  *
- * <p>Two gaps of the Java binding show here. It has no cluster calls, so
- * "members" answers -1 and "sync" does nothing (the other members' rounds
- * include this node). And {@link Origin} has no REPAIR: the binding reports
- * a repair (origin 2) as LOCAL, so a LOCAL event whose version was written
- * by another node is counted as a repair.
+ * <p>The Java binding has no cluster calls yet, so "members" answers -1
+ * and "sync" does nothing (the other members' rounds include this node).
  */
 public final class XLangNode {
     private static final class PrefixStats {
@@ -90,7 +87,7 @@ public final class XLangNode {
         PrefixStats p = prefixes.computeIfAbsent(key.substring(0, dash), k -> new PrefixStats());
         boolean byOther = ev.versionNode() != self;
         boolean remote = ev.origin() == Origin.REMOTE;
-        boolean repair = ev.origin() == Origin.LOCAL && byOther; // see the class comment
+        boolean repair = ev.origin() == Origin.REPAIR;
         if (remote) {
             p.remote++;
         } else if (repair) {
