@@ -77,6 +77,16 @@ struct mccache_cache_s {
 
 namespace mccache::api {
 
+class CallScope;
+// Per-thread state of CallScope, used directly and never through a
+// reference: GCC 12 with -fsanitize=address,undefined null-checks such a
+// reference with an `lea` that sets no flags and branches on stale ones, a
+// false "store to null pointer". Constant-initialised, so no TLS wrapper.
+// initial-exec: a direct %fs-relative access instead of a call to
+// __tls_get_addr on every API call (the library is tiny in TLS).
+inline thread_local size_t t_stripe_index __attribute__((tls_model("initial-exec"))) = SIZE_MAX;
+inline thread_local CallScope* t_call_top __attribute__((tls_model("initial-exec"))) = nullptr;
+
 // Pins a node open for the duration of one call. Scopes on one thread form
 // a stack (a callback may call in while a call is running), so close can
 // tell that it was called from inside a call on the same node, where
@@ -84,13 +94,13 @@ namespace mccache::api {
 class CallScope {
 public:
     explicit CallScope(mccache_s* n)
-        : node_(n), stripe_(&n->stripes[stripe_index()]), outer_(top()) {
+        : node_(n), stripe_(&n->stripes[stripe_index()]), outer_(t_call_top) {
         stripe_->calls.fetch_add(1, std::memory_order_seq_cst);
         open_ = !n->closed.load(std::memory_order_seq_cst);
-        top() = this;
+        t_call_top = this;
     }
     ~CallScope() {
-        top() = outer_;
+        t_call_top = outer_;
         stripe_->calls.fetch_sub(1, std::memory_order_release);
     }
     CallScope(const CallScope&) = delete;
@@ -99,24 +109,17 @@ public:
 
     // Whether the calling thread is inside a call on `n`.
     static bool inside(const mccache_s* n) {
-        for (const CallScope* s = top(); s; s = s->outer_)
+        for (const CallScope* s = t_call_top; s; s = s->outer_)
             if (s->node_ == n) return true;
         return false;
     }
 
 private:
     static size_t stripe_index() {
-        // initial-exec: a direct %fs-relative load instead of a call to
-        // __tls_get_addr on every API call (the library is tiny in TLS).
-        static thread_local size_t t_index __attribute__((tls_model("initial-exec"))) = SIZE_MAX;
-        if (__builtin_expect(t_index == SIZE_MAX, 0)) t_index = next_stripe();
-        return t_index;
+        if (__builtin_expect(t_stripe_index == SIZE_MAX, 0)) t_stripe_index = next_stripe();
+        return t_stripe_index;
     }
     static size_t next_stripe();
-    static CallScope*& top() {
-        static thread_local CallScope* t_top __attribute__((tls_model("initial-exec"))) = nullptr;
-        return t_top;
-    }
     mccache_s* node_;
     mccache_s::Stripe* stripe_;
     CallScope* outer_;
