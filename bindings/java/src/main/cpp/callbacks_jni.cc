@@ -1,8 +1,11 @@
-// Change and log listeners. The C opaque of each registration is a GlobalRef
-// to a ChangeBinding or LogBinding, deleted exactly once in opaque_free.
+// Change, log and member listeners, and cluster-request replies. The C opaque
+// of each registration is a GlobalRef to a ChangeBinding, LogBinding,
+// MemberBinding or ReplyBinding, deleted exactly once in opaque_free.
 // Callbacks run on the node's loop thread (attached to the JVM once, as a
-// daemon) or, for logs, on a Java caller's thread.
+// daemon) or, for logs and for the final reply of a request cut short by
+// close, on a Java caller's thread.
 #include <atomic>
+#include <optional>
 
 #include "io_libmccache_Native.h"
 #include "jni_util.h"
@@ -85,6 +88,34 @@ void on_log(int level, const char* message, void* opaque) {
     });
 }
 
+// Fields appended to mccache_member_t later are read only when
+// m->struct_size covers them; these are all in the first version.
+void on_member(const mccache_member_t* m, void* opaque) {
+    JNIEnv* env = mcjni::attached_env();
+    if (!env) return;
+    in_local_frame(env, [&] {
+        const char* address = m->address ? m->address : "";
+        jbyteArray text = mcjni::new_bytes(env, address, std::strlen(address));
+        if (!text) return;
+        env->CallVoidMethod(static_cast<jobject>(opaque), g_refs.member_dispatch,
+                            static_cast<jint>(m->event), static_cast<jlong>(m->node_id),
+                            static_cast<jlong>(m->incarnation), text,
+                            static_cast<jlong>(m->last_seen_ms));
+    });
+}
+
+// member_id 0 with a NULL json is the final call; Java gets null for it.
+void on_reply(uint64_t member_id, const char* json, void* opaque) {
+    JNIEnv* env = mcjni::attached_env();
+    if (!env) return;
+    in_local_frame(env, [&] {
+        jbyteArray text = nullptr;
+        if (json && !(text = mcjni::new_bytes(env, json, std::strlen(json)))) return;
+        env->CallVoidMethod(static_cast<jobject>(opaque), g_refs.reply_dispatch,
+                            static_cast<jlong>(member_id), text);
+    });
+}
+
 }  // namespace
 
 extern "C" {
@@ -106,6 +137,38 @@ JNIEXPORT void JNICALL Java_io_libmccache_Native_setLogListener(JNIEnv* env, jcl
     if (binding && !(ref = new_listener_ref(env, binding))) return;
     int rc = mccache_set_log_cb(mcjni::from_handle<mccache_t>(node), ref ? on_log : nullptr, ref,
                                 ref ? release_listener_ref : nullptr);
+    if (rc != MCCACHE_OK) mcjni::throw_error(env, rc);
+}
+
+JNIEXPORT void JNICALL Java_io_libmccache_Native_setMemberListener(JNIEnv* env, jclass, jlong node,
+                                                                   jobject binding) {
+    jobject ref = nullptr;
+    if (binding && !(ref = new_listener_ref(env, binding))) return;
+    int rc = mccache_on_member(mcjni::from_handle<mccache_t>(node), ref ? on_member : nullptr, ref,
+                               ref ? release_listener_ref : nullptr);
+    if (rc != MCCACHE_OK) mcjni::throw_error(env, rc);
+}
+
+// The cache name is copied before the reference is taken, so that a name the
+// glue refuses leaks nothing; after that every failure releases the reference
+// through opaque_free (Java never passes a NULL node).
+JNIEXPORT void JNICALL Java_io_libmccache_Native_clusterRequest(JNIEnv* env, jclass, jlong node,
+                                                                jint kind, jbyteArray cache,
+                                                                jint timeout_ms, jobject binding) {
+    std::optional<mcjni::CString> name;  // empty: every cache
+    if (cache) {
+        name.emplace(env, cache, "cache name");
+        if (!name->ok()) return;
+    }
+    if (!binding) {
+        mcjni::throw_message(env, MCCACHE_EINVAL, "mccache_cluster_request: listener is NULL");
+        return;
+    }
+    jobject ref = new_listener_ref(env, binding);
+    if (!ref) return;
+    int rc = mccache_cluster_request(mcjni::from_handle<mccache_t>(node), kind,
+                                     name ? name->c_str() : nullptr, timeout_ms, on_reply, ref,
+                                     release_listener_ref);
     if (rc != MCCACHE_OK) mcjni::throw_error(env, rc);
 }
 

@@ -23,6 +23,10 @@ struct Refs {
     jmethodID change_dispatch = nullptr;
     jclass log_binding = nullptr;  // io.libmccache.LogBinding
     jmethodID log_dispatch = nullptr;
+    jclass member_binding = nullptr;  // io.libmccache.MemberBinding
+    jmethodID member_dispatch = nullptr;
+    jclass reply_binding = nullptr;  // io.libmccache.ReplyBinding
+    jmethodID reply_dispatch = nullptr;
     jclass bi_consumer = nullptr;  // java.util.function.BiConsumer
     jmethodID bi_consumer_accept = nullptr;
     jclass byte_array = nullptr;  // byte[]

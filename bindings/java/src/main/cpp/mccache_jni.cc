@@ -36,6 +36,12 @@ bool load_refs(JNIEnv* env) {
     if (!global_class(env, "io/libmccache/LogBinding", &r.log_binding) ||
         !(r.log_dispatch = env->GetMethodID(r.log_binding, "dispatch", "(I[B)V")))
         return false;
+    if (!global_class(env, "io/libmccache/MemberBinding", &r.member_binding) ||
+        !(r.member_dispatch = env->GetMethodID(r.member_binding, "dispatch", "(IJJ[BJ)V")))
+        return false;
+    if (!global_class(env, "io/libmccache/ReplyBinding", &r.reply_binding) ||
+        !(r.reply_dispatch = env->GetMethodID(r.reply_binding, "dispatch", "(J[B)V")))
+        return false;
     if (!global_class(env, "java/util/function/BiConsumer", &r.bi_consumer) ||
         !(r.bi_consumer_accept = env->GetMethodID(r.bi_consumer, "accept",
                                                   "(Ljava/lang/Object;Ljava/lang/Object;)V")))
@@ -131,7 +137,8 @@ JNIEXPORT void JNICALL JNI_OnUnload(JavaVM* vm, void*) {
     JNIEnv* env = nullptr;
     if (vm->GetEnv(reinterpret_cast<void**>(&env), mcjni::kJniVersion) != JNI_OK) return;
     for (jclass c : {g_refs.exception, g_refs.change_binding, g_refs.log_binding,
-                     g_refs.bi_consumer, g_refs.byte_array})
+                     g_refs.member_binding, g_refs.reply_binding, g_refs.bi_consumer,
+                     g_refs.byte_array})
         if (c) env->DeleteGlobalRef(c);
     g_refs = mcjni::Refs{};
     pthread_key_delete(mcjni::g_detach_key);

@@ -63,6 +63,26 @@ final class Native {
     /** @param binding null to go back to the configured log file. */
     static native void setLogListener(long node, LogBinding binding);
 
+    // ---- cluster and security ----
+    /** @param binding null to unregister. */
+    static native void setMemberListener(long node, MemberBinding binding);
+
+    static native byte[] membersJson(long node);
+
+    static native void sync(long node);
+
+    /** @param cache null for every cache. */
+    static native void clusterRequest(long node, int kind, byte[] cache, int timeoutMs, ReplyBinding binding);
+
+    /** @param cache null for every cache. */
+    static native byte[] clusterCollect(long node, int kind, byte[] cache, int timeoutMs);
+
+    /** @return the key as ASCII bytes (base64). */
+    static native byte[] generateKey();
+
+    /** Null keys mean none. */
+    static native void setKeys(long node, byte[] sealKey, byte[] acceptKey);
+
     // ---- caches ----
     static native long cacheOpen(long node, byte[] name);
 
