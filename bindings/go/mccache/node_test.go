@@ -232,6 +232,7 @@ func TestLevelAndTypeNames(t *testing.T) {
 		mccache.EventDelete.String(): "delete", mccache.EventEvict.String(): "evict",
 		mccache.EventExpire.String(): "expire", mccache.EventType(0).String(): "EventType(0)",
 		mccache.OriginLocal.String(): "local", mccache.OriginRemote.String(): "remote",
+		mccache.OriginRepair.String(): "repair",
 		mccache.Origin(7).String():    "Origin(7)",
 		mccache.MemberJoined.String(): "joined", mccache.MemberLeft.String(): "left",
 		mccache.MemberDown.String(): "down", mccache.MemberRecovered.String(): "recovered",

@@ -88,6 +88,7 @@ type Origin int
 const (
 	OriginLocal  Origin = 0 // a call on this node
 	OriginRemote Origin = 1 // a write replicated from another member
+	OriginRepair Origin = 2 // anti-entropy found this member incoherent and repaired it
 )
 
 func (o Origin) String() string {
@@ -96,6 +97,8 @@ func (o Origin) String() string {
 		return "local"
 	case OriginRemote:
 		return "remote"
+	case OriginRepair:
+		return "repair"
 	}
 	return "Origin(" + strconv.Itoa(int(o)) + ")"
 }

@@ -22,9 +22,6 @@ import (
 	"github.com/libmccache/mccache/bindings/go/mccache"
 )
 
-// originRepair is MCCACHE_ORIGIN_REPAIR; the package names only local and remote.
-const originRepair mccache.Origin = 2
-
 type prefixStats struct {
 	local, remote, repair uint64
 	seen                  map[int]bool // key indexes that got a remote or repair insert/update
@@ -86,7 +83,7 @@ func (s *state) onChange(ev mccache.Event) {
 		p.local++
 	case mccache.OriginRemote:
 		p.remote++
-	case originRepair:
+	case mccache.OriginRepair:
 		p.repair++
 	}
 	upsert := ev.Type == mccache.EventInsert || ev.Type == mccache.EventUpdate

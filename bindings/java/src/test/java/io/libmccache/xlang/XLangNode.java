@@ -29,8 +29,8 @@ import java.util.concurrent.locks.LockSupport;
  * "ready", then one reply line per command (members, write PHASE, sync,
  * checksum, events, probe KEY..., quit). It uses only the public API.
  *
- * <p>The Java binding has no cluster calls yet, so "members" answers -1
- * and "sync" does nothing (the other members' rounds include this node).
+ * <p>"members" counts the alive entries of {@link Node#membersJson()}, as
+ * the C node does, and "sync" calls {@link Node#sync()}.
  */
 public final class XLangNode {
     private static final class PrefixStats {
@@ -62,6 +62,13 @@ public final class XLangNode {
     private static void fail(String what, Throwable t) {
         System.err.println("xlang_node(java): " + what + ": " + t);
         System.exit(1);
+    }
+
+    /** Alive members other than this one, from Node.membersJson() (no JSON library here). */
+    private static int countAlive(String membersJson) {
+        int n = 0;
+        for (int at = membersJson.indexOf("\"alive\""); at >= 0; at = membersJson.indexOf("\"alive\"", at + 1)) n++;
+        return n;
     }
 
     private static byte[] utf8(String s) {
@@ -256,9 +263,12 @@ public final class XLangNode {
             String rest = space < 0 ? "" : line.substring(space + 1);
             try {
                 switch (cmd) {
-                    case "members" -> reply("members -1"); // no membership call in the Java binding
+                    case "members" -> reply("members " + countAlive(node.membersJson()));
                     case "write" -> st.writePhase(cache, Integer.parseInt(rest));
-                    case "sync" -> reply("synced unsupported"); // no mccache_sync in the Java binding
+                    case "sync" -> {
+                        node.sync();
+                        reply("synced");
+                    }
                     case "checksum" -> reply("checksum " + hex(cache.checksum()) + " " + cache.len());
                     case "events" -> reply(st.events());
                     case "probe" -> reply(st.probe(cache, rest.split(" ")));
