@@ -289,6 +289,7 @@ struct Node {
 // The counters of mccache_metrics_json() this bench reports.
 struct Counters {
     double records_sent = 0, records_received = 0, overflow = 0, data_messages_sent = 0;
+    double records_sent_direct = 0;  // sent on the writer's thread (0 before the engine had it)
     double nacks_sent = 0, retransmits = 0, gaps = 0;
     double members_alive = 0, ae_rounds = 0, ae_keys_repaired = 0;
 };
@@ -305,6 +306,7 @@ Counters read_counters(const Node& n) {
     };
     Counters k;
     k.records_sent = num("records_sent");
+    k.records_sent_direct = num("records_sent_direct");
     k.records_received = num("records_received");
     k.overflow = num("send_queue_overflow");
     k.data_messages_sent = num("data_messages_sent");
@@ -331,6 +333,9 @@ bool wait_until(Pred pred, double seconds) {
 // Two nodes of one cluster of their own: a cluster name with the pid, and
 // for multicast a port of its own too, so parallel runs never see each
 // other's traffic (not even to reject it).
+// --direct: send_direct of both nodes ("true"/"false"), empty for the engine's default.
+std::string g_send_direct;
+
 class Pair {
 public:
     // `key`: a base64 crypto_key for sealed datagrams, or empty for plain.
@@ -346,6 +351,7 @@ public:
         };
         if (!mtu.empty()) common.push_back({"packet_mtu", mtu});
         if (!key.empty()) common.push_back({"crypto_key", key});
+        if (!g_send_direct.empty()) common.push_back({"send_direct", g_send_direct});
         if (multicast) {
             common.push_back({"transport", "multicast"});
             common.push_back({"multicast_port", std::to_string(free_udp_port())});
@@ -447,7 +453,8 @@ enum class Probe { Callback, Contains };
 
 // One put at a time, each on a fresh key: the unloaded latency from the
 // writer's call to B seeing the entry.
-Dist latency(const Pair& pair, size_t value_size, Probe probe, const Options& opt) {
+Dist latency(const Pair& pair, size_t value_size, Probe probe, const Options& opt, double* direct_share) {
+    const Counters before = read_counters(pair.a());
     static uint32_t next_tag = 1;
     const uint32_t tag = next_tag++;
     const size_t total = opt.samples + opt.warmup;
@@ -492,6 +499,9 @@ Dist latency(const Pair& pair, size_t value_size, Probe probe, const Options& op
         else if (i >= opt.warmup) ns.push_back(t1 - t0);
     }
     if (probe == Probe::Callback) mccache_on_change(pair.b().cache, nullptr, nullptr, nullptr);
+    const Counters after = read_counters(pair.a());
+    const double sent = after.records_sent - before.records_sent;
+    *direct_share = sent > 0 ? (after.records_sent_direct - before.records_sent_direct) / sent : 0;
     return summarize(std::move(ns), lost);
 }
 
@@ -511,6 +521,7 @@ struct Throughput {
 Counters delta(const Counters& x, const Counters& y) {
     Counters d;
     d.records_sent = y.records_sent - x.records_sent;
+    d.records_sent_direct = y.records_sent_direct - x.records_sent_direct;
     d.records_received = y.records_received - x.records_received;
     d.overflow = y.overflow - x.overflow;
     d.data_messages_sent = y.data_messages_sent - x.data_messages_sent;
@@ -664,6 +675,7 @@ void usage() {
     std::printf(
         "usage: replication_bench [--samples N] [--warmup N] [--seconds S] [--writers W] [--rate R]\n"
         "                         [--transport multicast|unicast|both] [--crypto plain|sealed|both]\n"
+        "                         [--direct on|off]\n"
         "                         [--mtu N] [--only PART]\n"
         "  --samples    latency samples per case (default 20000)\n"
         "  --warmup     samples discarded before each case (default 1000)\n"
@@ -673,6 +685,8 @@ void usage() {
         "  --crypto     plain (CRC32C), sealed (AES-256-GCM) or both, compared (default both)\n"
         "  --rate       offered mutations/s of the paced runs (default 200000; 0: none)\n"
         "  --mtu        packet_mtu of both nodes (default: the engine's, 1472)\n"
+        "  --direct     on or off: send_direct of both nodes, writers sending when the stream is idle\n"
+        "               (default: the engine's, off)\n"
         "  --value      one value size only, in bytes (default: 64 and 1024)\n"
         "  --only       one part: raw, latency, throughput or paced (the paced runs only), for profiling\n");
 }
@@ -708,6 +722,11 @@ Options parse(int argc, char** argv) {
             else if (c == "sealed") o.sealed = {true};
             else if (c == "both") o.sealed = {false, true};
             else die("--crypto: plain, sealed or both");
+        } else if (a == "--direct") {
+            std::string d = value();
+            if (d == "on") g_send_direct = "true";
+            else if (d == "off") g_send_direct = "false";
+            else die("--direct: on or off");
         } else if (a == "--rate") {
             o.rate = number(0, 1e8);
         } else if (a == "--value") {
@@ -736,6 +755,7 @@ struct LatencyRow {
     const char* probe;
     Dist d;
     double floor_us;  // raw one-way (RTT/2) p50, same datagram size, measured just before
+    double direct = 0;  // share of A's records sent on the writer's thread
 };
 
 struct ThroughputRow {
@@ -767,8 +787,9 @@ void print_latency(std::vector<LatencyRow> lat, const std::vector<std::pair<size
     std::printf("\n### Replication latency: put on A until visible on B (one put in flight)\n\n");
     std::printf("- raw one-way: the lowest RTT/2 p50 of this run's raw ping-pongs with the same datagram size (one at the\n"
                 "  start, one just before each case), so a noisy floor never flatters the ratio.\n\n");
-    std::printf("| transport | datagrams | value | B observes by | p50 µs | p99 µs | p99.9 µs | max µs | lost | raw one-way µs | p50 / raw | p50 ≤ 3× raw | p99 ≤ 250 µs |\n");
-    std::printf("|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|:-:|:-:|\n");
+    std::printf("- sent directly: the share of A's records sent on the writer's thread (the rest went through A's loop).\n\n");
+    std::printf("| transport | datagrams | value | B observes by | p50 µs | p99 µs | p99.9 µs | max µs | lost | raw one-way µs | p50 / raw | p50 ≤ 3× raw | p99 ≤ 250 µs | sent directly |\n");
+    std::printf("|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|:-:|:-:|---:|\n");
     for (auto& l : lat)
         for (auto& o : lat)
             if (o.value == l.value && o.floor_us > 0) l.floor_us = std::min(l.floor_us, o.floor_us);
@@ -777,10 +798,11 @@ void print_latency(std::vector<LatencyRow> lat, const std::vector<std::pair<size
             if (engine_datagram(l.value) == size) l.floor_us = std::min(l.floor_us, r.half_rtt.p50);
     for (auto& l : lat) {
         double ratio = l.floor_us > 0 ? l.d.p50 / l.floor_us : 0;
-        std::printf("| %s | %s | %zu B | %s | %.1f | %.1f | %.1f | %.1f | %zu | %.1f | %s | %s | %s |\n", l.transport,
+        std::printf("| %s | %s | %zu B | %s | %.1f | %.1f | %.1f | %.1f | %zu | %.1f | %s | %s | %s | %.0f %% |\n", l.transport,
                     l.sealed ? "sealed" : "plain", l.value, l.probe, l.d.p50, l.d.p99, l.d.p999, l.d.max, l.d.lost, l.floor_us,
                     ratio > 0 ? (fmt(ratio) + "×").c_str() : "n/a",
-                    ratio <= 0 ? "n/a" : ratio <= 3.0 ? "yes" : "**no**", l.d.p99 <= 250.0 ? "yes" : "**no**");
+                    ratio <= 0 ? "n/a" : ratio <= 3.0 ? "yes" : "**no**", l.d.p99 <= 250.0 ? "yes" : "**no**",
+                    100 * l.direct);
     }
 
 }
@@ -792,18 +814,20 @@ void print_throughput(const std::vector<ThroughputRow>& tput, const Options& opt
     std::printf("- Keeps up (paced runs): applied/s on B ≥ 98 %% of offered, no send_queue_overflow, no unrepairable gap.\n");
     std::printf("- ≥ 200 k/s: max runs, applied/s on B ≥ 200 k; paced runs, keeps up at ≥ 200 k/s offered.\n");
     std::printf("- applied/s counts every record B applied, anti-entropy repairs included.\n\n");
-    std::printf("| transport | datagrams | value | offered | puts/s on A | sent/s by A | applied/s on B | ≥ 200 k/s | keeps up | records/datagram | max backlog | backlog at stop | drain ms | send_queue_overflow | nacks | retransmits | gaps_unrepairable | AE rounds | AE keys repaired | converged after sync |\n");
-    std::printf("|---|---|---|---|---:|---:|---:|:-:|:-:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
+    std::printf("| transport | datagrams | value | offered | puts/s on A | sent/s by A | applied/s on B | ≥ 200 k/s | keeps up | records/datagram | sent directly | max backlog | backlog at stop | drain ms | send_queue_overflow | nacks | retransmits | gaps_unrepairable | AE rounds | AE keys repaired | converged after sync |\n");
+    std::printf("|---|---|---|---|---:|---:|---:|:-:|:-:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
     for (auto& row : tput) {
         const Throughput& t = row.t;
         bool keeps_up = t.applied_per_s >= 0.98 * row.rate && t.a.overflow == 0 && t.b.gaps == 0;
         bool meets = row.rate > 0 ? keeps_up && row.rate >= 200000 : t.applied_per_s >= 200000;
-        std::printf("| %s | %s | %zu B | %s | %s | %s | %s | %s | %s | %.1f | %.0f | %.0f | %.0f | %.0f | %.0f | %.0f | %.0f | %.0f | %.0f | %s |\n",
+        std::printf("| %s | %s | %zu B | %s | %s | %s | %s | %s | %s | %.1f | %.0f %% | %.0f | %.0f | %.0f | %.0f | %.0f | %.0f | %.0f | %.0f | %.0f | %s |\n",
                     row.transport, row.sealed ? "sealed" : "plain", row.value, row.rate > 0 ? (rate(row.rate) + "/s").c_str() : "max",
                     rate(t.puts_per_s).c_str(), rate(t.sent_per_s).c_str(),
                     rate(t.applied_per_s).c_str(), meets ? "yes" : "**no**",
                     row.rate <= 0 ? "" : keeps_up ? "yes" : "**no**",
-                    t.records_per_message, t.max_backlog, t.backlog_at_stop, t.drain_ms, t.a.overflow,
+                    t.records_per_message,
+                    t.a.records_sent > 0 ? 100 * t.a.records_sent_direct / t.a.records_sent : 0.0,
+                    t.max_backlog, t.backlog_at_stop, t.drain_ms, t.a.overflow,
                     t.b.nacks_sent, t.a.retransmits, t.b.gaps, t.a.ae_rounds + t.b.ae_rounds,
                     t.a.ae_keys_repaired + t.b.ae_keys_repaired,
                     t.converge_ms < 0 ? "**no** (30 s)" : ("yes, " + fmt(t.converge_ms, "%.0f") + " ms").c_str());
@@ -911,7 +935,9 @@ int main(int argc, char** argv) {
                     const char* how = probe == Probe::Callback ? "change callback" : "polling contains";
                     std::fprintf(stderr, "latency %s %s %zu B: %s...\n", tr, sealed ? "sealed" : "plain", v, how);
                     double f = floor(v);
-                    lat.push_back({sealed, tr, v, how, latency(*pairs[i], v, probe, opt), f});
+                    double direct = 0;
+                    Dist d = latency(*pairs[i], v, probe, opt, &direct);
+                    lat.push_back({sealed, tr, v, how, d, f, direct});
                 }
     }
 
@@ -940,8 +966,10 @@ int main(int argc, char** argv) {
     std::printf("- CPU: %s, %ld online (nproc)\n", cpu_model().c_str(), sysconf(_SC_NPROCESSORS_ONLN));
     std::printf("- Kernel: %s %s; libmccache %s\n", u.sysname, u.release, mccache_version_string());
     std::printf("- Load average before / after: %s / %s\n", load_before.c_str(), loadavg().c_str());
-    std::printf("- Run: %zu samples (+%zu warm-up) per latency case, %.1f s per throughput run, %d writer(s); %.0f s in all\n\n",
+    std::printf("- Run: %zu samples (+%zu warm-up) per latency case, %.1f s per throughput run, %d writer(s), "
+                "send_direct %s; %.0f s in all\n\n",
                 opt.samples, opt.warmup, opt.seconds, opt.writers,
+                g_send_direct.empty() ? "default (off)" : g_send_direct.c_str(),
                 static_cast<double>(now_ns() - began) / 1e9);
 
     print_floor(raw, blasts);

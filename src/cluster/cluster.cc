@@ -1,6 +1,7 @@
 #include "cluster/cluster.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cinttypes>
 #include <random>
 
@@ -20,6 +21,12 @@ constexpr size_t kMaxResendPerNack = 256;
 // than its last one, so replayed datagrams of an old incarnation can be told
 // apart. The random low bits separate two starts in the same millisecond
 // (their nonces must differ).
+int64_t steady_ns() {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(
+               std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+}
+
 uint64_t new_incarnation(int64_t now_ms) {
     std::random_device rd;
     return static_cast<uint64_t>(now_ms) << 16 | (rd() & 0xffff);
@@ -60,6 +67,9 @@ Status Cluster::start(uv_loop_t* loop) {
     sealer_ = std::make_unique<crypto::Sealer>(cluster_id_, node_.id(), incarnation_);
     Status ks = sealer_->set_keys(as_keys(st.crypto_key), as_keys(st.crypto_key_accept));
     if (!ks.ok()) return ks;
+    stream_sealer_ = std::make_unique<crypto::Sealer>(cluster_id_, node_.id(), incarnation_);
+    ks = stream_sealer_->set_keys(as_keys(st.crypto_key), as_keys(st.crypto_key_accept));
+    if (!ks.ok()) return ks;
     require_encryption_ = st.require_encryption;
     if (!sealer_->sealing() && st.transport_mode != "none")
         node_.log().log(MCCACHE_LOG_WARN,
@@ -80,7 +90,7 @@ Status Cluster::start(uv_loop_t* loop) {
     uv_timer_init(loop, &repair_timer_);
     tick_timer_.data = nack_timer_.data = pulse_timer_.data = repair_timer_.data = this;
     timers_open_ = true;
-    running_ = true;
+    running_ = true;  // direct sends start with the first heartbeat (send_heartbeat)
     uint64_t hb = static_cast<uint64_t>(st.heartbeat_ms);
     uv_timer_start(&tick_timer_, &Cluster::on_tick, 0, hb);
     uint64_t pulse = static_cast<uint64_t>(st.pulse_ms);
@@ -98,8 +108,14 @@ void Cluster::stop() {
         udp_.close();
         return;
     }
-    flush();
-    send_message(wire::Type::Goodbye, false, wire::encode_heartbeat({next_seq_, started_ms_}),
+    {
+        // From here on writers queue (and Node drops what it is handed).
+        std::lock_guard<std::mutex> lock(send_mu_);
+        direct_ok_ = false;
+    }
+    flush();  // also what direct sends left behind
+    send_message(wire::Type::Goodbye, false,
+                 wire::encode_heartbeat({next_seq_.load(std::memory_order_relaxed), started_ms_}),
                  nullptr);
     running_ = false;
     for (uv_timer_t* t : {&tick_timer_, &nack_timer_, &pulse_timer_, &repair_timer_}) {
@@ -128,7 +144,81 @@ void Cluster::publish(Outgoing out) {
     queue_.push_back(std::move(out));
 }
 
+Cluster::Direct Cluster::send_now(Outgoing& out) {
+    std::unique_lock<std::mutex> lock(send_mu_, std::try_to_lock);
+    if (!lock.owns_lock() || !direct_ok_ || !deferred_.empty() || !udp_.direct_ready())
+        return Direct::Queue;
+    {
+        // Queued writes go first (a writer's own earlier ones among them).
+        // flush() holds send_mu_ from taking the queue until its messages
+        // are numbered, so an empty queue here means nothing is between.
+        std::lock_guard<std::mutex> q(queue_mu_);
+        if (!queue_.empty()) return Direct::Queue;
+    }
+    // A write within 1.5 direct sends of the last direct send's start, or
+    // within half a direct send of the loop's last flush, is part of a
+    // burst: it goes to the loop, which batches, as without direct sends.
+    // A writer that puts back to back thus sends one datagram in a burst
+    // itself, and at a steady rate spends at most two thirds of its time in
+    // sendto; one put in flight at a time (the next waits for the receiver)
+    // goes direct.
+    const int64_t start = steady_ns();
+    if (start < stream_busy_until_ns_) return Direct::Queue;
+    wire::Record r;
+    r.op = out.op;
+    r.cache = out.cache;
+    r.key = out.key;
+    if (out.value)
+        r.value = std::string_view(reinterpret_cast<const char*>(out.value->bytes()), out.value->len);
+    r.hlc = out.version.hlc;
+    r.node = out.version.node;
+    r.expires_ms = out.expires_ms;
+    // A record that needs fragments stays with the loop, in its batches.
+    if (wire::record_size(r) > payload_capacity()) return Direct::Queue;
+    direct_payload_.clear();
+    wire::Writer w(direct_payload_);
+    wire::encode_record(w, r);
+    metrics_.records_sent.fetch_add(1, std::memory_order_relaxed);
+    metrics_.records_sent_direct.fetch_add(1, std::memory_order_relaxed);
+    bool all = send_stream_locked(direct_payload_, true);
+    const int64_t end = steady_ns();
+    // What a direct send costs when not preempted: down at once, up slowly
+    // and by at most 4x the estimate per sample, so that a send stalled by
+    // another process's time slice does not hold the next ones back.
+    int64_t cost = end - start;
+    if (direct_cost_ns_ > 0) cost = std::min(cost, 4 * direct_cost_ns_);
+    if (cost <= direct_cost_ns_ || direct_cost_ns_ == 0) direct_cost_ns_ = cost;
+    else direct_cost_ns_ += (cost - direct_cost_ns_) / 16;
+    stream_busy_until_ns_ = start + direct_cost_ns_ * 3 / 2;
+    log_stream_errors(lock);
+    store::value_unref(out.value);
+    out.value = nullptr;
+    return all ? Direct::Sent : Direct::Deferred;
+}
+
+void Cluster::log_stream_errors(std::unique_lock<std::mutex>& lock) {
+    const bool seal_failed = stream_seal_failed_;
+    const size_t oversize = stream_oversize_;
+    stream_seal_failed_ = false;
+    stream_oversize_ = 0;
+    lock.unlock();
+    if (oversize)
+        node_.log().log(MCCACHE_LOG_ERROR, "message of %zu bytes exceeds the fragment limit", oversize);
+    if (seal_failed) node_.log().log(MCCACHE_LOG_ERROR, "cannot seal a datagram; message dropped");
+}
+
+void Cluster::send_deferred_locked() {
+    while (!deferred_.empty()) {
+        udp_.send_all_from(deferred_.front().datagram, deferred_.front().next);
+        deferred_.pop_front();
+    }
+}
+
 void Cluster::flush() {
+    // Held until the batch is numbered and sent: a direct send cannot slip
+    // in between taking the queue and numbering what was in it.
+    std::unique_lock<std::mutex> slock(send_mu_);
+    send_deferred_locked();
     std::vector<Outgoing> batch;
     {
         std::lock_guard<std::mutex> lock(queue_mu_);
@@ -152,7 +242,9 @@ void Cluster::flush() {
             records.push_back(r);
         }
         send_records(wire::Type::Data, records, nullptr);
+        stream_busy_until_ns_ = steady_ns() + direct_cost_ns_ / 2;
     }
+    log_stream_errors(slock);
     for (Outgoing& o : batch) store::value_unref(o.value);
 }
 
@@ -182,8 +274,15 @@ void Cluster::send_records(wire::Type type, const std::vector<wire::Record>& rec
             std::string big;
             wire::Writer bw(big);
             wire::encode_record(bw, r);
-            if (repair) send_message(wire::Type::Data, true, big, nullptr);
-            else send_message(type, sequenced, big, to);
+            if (repair) {
+                // (Repairs come from anti-entropy, never from flush(),
+                // which already holds send_mu_.)
+                std::unique_lock<std::mutex> slock(send_mu_);
+                send_message(wire::Type::Data, true, big, nullptr);
+                log_stream_errors(slock);
+            } else {
+                send_message(type, sequenced, big, to);
+            }
         } else {
             if (payload.size() + size > cap) flush_batch();
             wire::encode_record(w, r);
@@ -196,6 +295,10 @@ void Cluster::send_records(wire::Type type, const std::vector<wire::Record>& rec
 
 void Cluster::send_message(wire::Type type, bool sequenced, const std::string& payload,
                            const transport::Address* to) {
+    if (sequenced) {  // type Data, to every member, send_mu_ held
+        send_stream_locked(payload, false);
+        return;
+    }
     const size_t cap = payload_capacity();
     size_t frags = payload.empty() ? 1 : (payload.size() + cap - 1) / cap;
     if (frags > wire::kMaxFragments) {
@@ -205,13 +308,12 @@ void Cluster::send_message(wire::Type type, bool sequenced, const std::string& p
     }
     wire::Header h;
     h.type = type;
-    h.flags = sequenced ? wire::kFlagSequenced : to ? wire::kFlagUnicast : 0;
+    h.flags = to ? wire::kFlagUnicast : 0;
     h.cluster = cluster_id_;
     h.sender = node_.id();
     h.incarnation = incarnation_;
-    h.seq = sequenced ? ++next_seq_ : to ? ++next_unicast_ : ++next_ctrl_;
+    h.seq = to ? ++next_unicast_ : ++next_ctrl_;
     h.frag_count = static_cast<uint16_t>(frags);
-    Sent sent{h.seq, {}, 0};
     for (size_t i = 0; i < frags; ++i) {
         h.frag_index = static_cast<uint16_t>(i);
         std::string_view slice(payload.data() + i * cap,
@@ -224,17 +326,59 @@ void Cluster::send_message(wire::Type type, bool sequenced, const std::string& p
         if (to) udp_.send_to(*to, dgram);
         else udp_.send_all(dgram);
         if (frags > 1) metrics_.fragments_sent.fetch_add(1, std::memory_order_relaxed);
-        if (sequenced) {
-            // Kept unsealed: a retransmission is sealed with the key in
-            // force when it is sent, so a rotation that drops the old key
-            // does not make the buffer unreadable. (The same key and nonce
-            // seal the same bytes again, so this reuses no nonce.)
-            std::string frame = sealer_->sealing() ? wire::encode_plain(h, slice) : std::move(dgram);
-            sent.bytes += frame.size();
-            sent.datagrams.push_back(std::move(frame));
-        }
     }
-    if (!sequenced) return;
+}
+
+bool Cluster::send_stream_locked(std::string_view payload, bool direct) {
+    // The loop sends what a direct send left behind before anything newer.
+    if (!direct) send_deferred_locked();
+    const size_t cap = payload_capacity();
+    size_t frags = payload.empty() ? 1 : (payload.size() + cap - 1) / cap;
+    if (frags > wire::kMaxFragments) {
+        stream_oversize_ = payload.size();
+        return true;
+    }
+    wire::Header h;
+    h.type = wire::Type::Data;
+    h.flags = wire::kFlagSequenced;
+    h.cluster = cluster_id_;
+    h.sender = node_.id();
+    h.incarnation = incarnation_;
+    h.seq = next_seq_.load(std::memory_order_relaxed) + 1;
+    next_seq_.store(h.seq, std::memory_order_relaxed);
+    h.frag_count = static_cast<uint16_t>(frags);
+    const bool sealing = stream_sealer_->sealing();
+    bool all = true;
+    Sent sent{h.seq, {}, 0};
+    for (size_t i = 0; i < frags; ++i) {
+        h.frag_index = static_cast<uint16_t>(i);
+        std::string_view slice(payload.data() + i * cap,
+                               std::min(cap, payload.size() - std::min(payload.size(), i * cap)));
+        std::string dgram = sealing ? stream_sealer_->seal(h, slice) : wire::encode_plain(h, slice);
+        if (dgram.empty()) {
+            stream_seal_failed_ = true;
+            return all;
+        }
+        if (!direct) {
+            udp_.send_all(dgram);
+        } else {
+            // Once one datagram is left to the loop, so is everything after
+            // it: the stream leaves in order.
+            size_t next = 0;
+            if (!all || !udp_.send_all_direct(dgram, &next)) {
+                deferred_.push_back(Deferred{dgram, next});
+                all = false;
+            }
+        }
+        if (frags > 1) metrics_.fragments_sent.fetch_add(1, std::memory_order_relaxed);
+        // Kept unsealed: a retransmission is sealed with the key in force
+        // when it is sent, so a rotation that drops the old key does not
+        // make the buffer unreadable. (The same key and nonce seal the same
+        // bytes again, so this reuses no nonce.)
+        std::string frame = sealing ? wire::encode_plain(h, slice) : std::move(dgram);
+        sent.bytes += frame.size();
+        sent.datagrams.push_back(std::move(frame));
+    }
     metrics_.data_messages_sent.fetch_add(1, std::memory_order_relaxed);
     retransmit_bytes_ += sent.bytes;
     retransmit_.push_back(std::move(sent));
@@ -242,11 +386,28 @@ void Cluster::send_message(wire::Type type, bool sequenced, const std::string& p
         retransmit_bytes_ -= retransmit_.front().bytes;
         retransmit_.pop_front();
     }
+    return all;
 }
 
 void Cluster::send_heartbeat() {
-    send_message(wire::Type::Heartbeat, false, wire::encode_heartbeat({next_seq_, started_ms_}),
-                 nullptr);
+    uint64_t last;
+    {
+        // Every message up to `last` has left (or waits in the socket's
+        // queue, which the heartbeat then joins behind it): a receiver
+        // never hears of a sequence number before the message itself.
+        std::lock_guard<std::mutex> lock(send_mu_);
+        send_deferred_locked();
+        last = next_seq_.load(std::memory_order_relaxed);
+    }
+    send_message(wire::Type::Heartbeat, false, wire::encode_heartbeat({last, started_ms_}), nullptr);
+    if (!announced_ && running_) {
+        // A node announces itself before its writes go out on their own
+        // threads, as when every write went through this loop (its first
+        // tick runs before it first drains the queue).
+        announced_ = true;
+        std::lock_guard<std::mutex> lock(send_mu_);
+        direct_ok_ = true;
+    }
 }
 
 // ---- receiving ----
@@ -255,7 +416,10 @@ Status Cluster::set_keys(const std::vector<crypto::Key>& seal, const std::vector
     if (!sealer_) return Error(MCCACHE_ECLOSED, "the cluster is not running");
     if (seal.empty() && require_encryption_)
         return Error(MCCACHE_EINVAL, "require_encryption is on: a sealing key is required");
-    return sealer_->set_keys(seal, accept);
+    Status st = sealer_->set_keys(seal, accept);
+    if (!st.ok()) return st;
+    std::lock_guard<std::mutex> lock(send_mu_);
+    return stream_sealer_->set_keys(seal, accept);  // the same keys: cannot fail where the first did not
 }
 
 void Cluster::reject(std::atomic<uint64_t>& counter, const char* why, const transport::Address& from) {
@@ -673,9 +837,12 @@ void Cluster::on_nack(Member& m, std::string_view payload) {
     metrics_.nacks_received++;
     std::vector<wire::SeqRange> gone;
     size_t resent = 0;
-    uint64_t first = retransmit_.empty() ? next_seq_ + 1 : retransmit_.front().seq;
+    std::unique_lock<std::mutex> lock(send_mu_);  // the retransmit buffer and the stream's sealer
+    send_deferred_locked();
+    const uint64_t last = next_seq_.load(std::memory_order_relaxed);
+    uint64_t first = retransmit_.empty() ? last + 1 : retransmit_.front().seq;
     for (const wire::SeqRange& r : ranges) {
-        if (r.to > next_seq_) continue;  // never sent: a confused or hostile peer
+        if (r.to > last) continue;  // never sent: a confused or hostile peer
         uint64_t from = r.from;
         if (from < first) {
             gone.push_back({from, std::min(r.to, first - 1)});
@@ -689,7 +856,7 @@ void Cluster::on_nack(Member& m, std::string_view payload) {
                 continue;
             }
             for (const std::string& frame : retransmit_[i].datagrams) {
-                if (!sealer_->sealing()) {
+                if (!stream_sealer_->sealing()) {
                     udp_.send_to(m.addr, frame);
                     continue;
                 }
@@ -698,13 +865,14 @@ void Cluster::on_nack(Member& m, std::string_view payload) {
                 if (wire::decode_plain(reinterpret_cast<const unsigned char*>(frame.data()), frame.size(),
                                        &fh, &body) != wire::Error::None)
                     continue;
-                std::string sealed = sealer_->seal(fh, body);
+                std::string sealed = stream_sealer_->seal(fh, body);
                 if (!sealed.empty()) udp_.send_to(m.addr, sealed);
             }
             metrics_.retransmits++;
             ++resent;
         }
     }
+    lock.unlock();
     if (gone.size() > 256) gone.resize(256);  // the rest is asked again
     if (!gone.empty()) {
         send_message(wire::Type::Gone, false, wire::encode_ranges(gone), &m.addr);

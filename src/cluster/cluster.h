@@ -11,7 +11,10 @@
 //   (key, version) lists only for buckets that differ, then repairs by
 //   unicast; a joining member converges through the same path;
 // - cluster-wide queries collect every member's metrics or checksums.
-// Only publish() and the request entry points are called from other threads.
+// Only publish(), send_now() and the request entry points are called from
+// other threads. The sequenced stream (its numbering, the retransmit buffer,
+// its sealing) is shared with the writers' direct sends under send_mu_; see
+// "Sending on the writer's thread" in docs/ARCHITECTURE.md.
 #pragma once
 
 #include <uv.h>
@@ -42,6 +45,7 @@ namespace mccache::cluster {
 // Counters read by metrics from any thread; written on the loop thread.
 struct Metrics {
     std::atomic<uint64_t> records_sent{0}, records_received{0}, data_messages_sent{0};
+    std::atomic<uint64_t> records_sent_direct{0};  // of records_sent: on the writer's thread
     std::atomic<uint64_t> data_messages_received{0}, fragments_sent{0}, fragments_received{0};
     std::atomic<uint64_t> nacks_sent{0}, nacks_received{0}, retransmits{0}, duplicates{0};
     std::atomic<uint64_t> gaps_unrepairable{0}, gone_sent{0};
@@ -131,6 +135,18 @@ public:
     // Any thread: queue a local write for replication.
     void publish(Outgoing out);
 
+    // Any thread but the loop's: send a local write at once, on the calling
+    // thread, when nothing is ahead of it (no queued write, no flush or
+    // retransmission under way, nothing waiting in the socket's queue), it
+    // fits one datagram, and it is not part of a burst (written soon after
+    // the last stream message; bursts go to the loop's batches).
+    // Queue: not taken, publish() it instead. Sent:
+    // taken and sent. Deferred: taken, numbered and kept for
+    // retransmission, but the socket refused part of it (EAGAIN or an
+    // error): the loop sends the rest, in order, once woken.
+    enum class Direct { Queue, Sent, Deferred };
+    Direct send_now(Outgoing& out);
+
     // Loop thread: new keys (rotation). Empty seal key: stop sealing.
     Status set_keys(const std::vector<crypto::Key>& seal, const std::vector<crypto::Key>& accept);
 
@@ -152,7 +168,7 @@ public:
     const transport::Udp& transport() const { return udp_; }
     transport::Udp& transport() { return udp_; }
     uint64_t incarnation() const { return incarnation_; }
-    uint64_t last_seq() const { return next_seq_; }
+    uint64_t last_seq() const { return next_seq_.load(std::memory_order_relaxed); }
 
     // Member changes, reported on the loop thread.
     std::function<void(const Member&, int event)> on_member;
@@ -160,8 +176,15 @@ public:
 private:
     // sending
     size_t payload_capacity() const;
+    // Sequenced messages need send_mu_ held (and go to every member).
     void send_message(wire::Type type, bool sequenced, const std::string& payload,
                       const transport::Address* to);
+    // send_mu_ held: numbers, seals, sends and keeps one stream message.
+    // `direct`: on the calling thread's own sendto, leaving what the socket
+    // refuses in deferred_; false if anything was left there.
+    bool send_stream_locked(std::string_view payload, bool direct);
+    void send_deferred_locked();  // loop thread, send_mu_ held
+    void log_stream_errors(std::unique_lock<std::mutex>& lock);  // and unlocks
     void send_records(wire::Type type, const std::vector<wire::Record>& records,
                       const transport::Address* to, bool repair = false);
     void send_heartbeat();
@@ -223,20 +246,47 @@ private:
     uint64_t started_ms_ = 0;
     bool running_ = false;
 
-    std::mutex queue_mu_;
+    std::mutex queue_mu_;  // after send_mu_ when both are taken
     std::vector<Outgoing> queue_;
     size_t queue_bytes_ = 0;
 
-    uint64_t next_seq_ = 0;   // sequenced stream
-    uint64_t next_ctrl_ = 0;     // unsequenced messages to all (fragment reassembly ids)
-    uint64_t next_unicast_ = 0;  // unsequenced messages to one member
+    // The sequenced stream, which both the loop (flush, repairs,
+    // retransmissions, heartbeats) and writers in send_now() use. Held from
+    // numbering a message until it is sent (or in deferred_), so the stream
+    // leaves in sequence order; flush() holds it while it takes the queue.
+    std::mutex send_mu_;
+    bool direct_ok_ = false;             // send_mu_: send_now() may send
+    bool announced_ = false;             // loop: the first heartbeat has been sent
+    std::atomic<uint64_t> next_seq_{0};  // written under send_mu_
     struct Sent {
         uint64_t seq;
         std::vector<std::string> datagrams;
         size_t bytes;
     };
-    std::deque<Sent> retransmit_;
-    size_t retransmit_bytes_ = 0;
+    std::deque<Sent> retransmit_;        // send_mu_
+    size_t retransmit_bytes_ = 0;        // send_mu_
+    // The stream's own sealer (send_mu_): a second instance with the same
+    // keys, so that the loop's sealer_ (open, control messages) needs no
+    // lock. Both derive the same subkey; the stream's nonces are its
+    // sequence numbers, which only this one uses for new messages.
+    std::unique_ptr<crypto::Sealer> stream_sealer_;
+    struct Deferred {
+        std::string datagram;
+        size_t next;  // first destination not yet sent to
+    };
+    std::deque<Deferred> deferred_;      // send_mu_: what send_now() left to the loop
+    std::string direct_payload_;         // send_mu_: send_now()'s encode buffer
+    // send_mu_: errors of send_stream_locked(), logged once send_mu_ is
+    // released (a log callback may write to a cache or rotate keys).
+    bool stream_seal_failed_ = false;
+    size_t stream_oversize_ = 0;
+    // send_mu_, steady-clock ns: until when a write counts as part of a
+    // burst (sent by the loop), and what a direct send costs (send_now()).
+    int64_t stream_busy_until_ns_ = 0;
+    int64_t direct_cost_ns_ = 0;
+
+    uint64_t next_ctrl_ = 0;     // unsequenced messages to all (fragment reassembly ids)
+    uint64_t next_unicast_ = 0;  // unsequenced messages to one member
 
     std::map<uint64_t, Member> members_;
     size_t reassembly_bytes_ = 0;

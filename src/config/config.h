@@ -40,6 +40,7 @@ struct NodeSettings {
     std::vector<unsigned char> crypto_key;  // decoded: 32 bytes or empty
     std::vector<unsigned char> crypto_key_accept;  // decoded: 32 bytes or empty
     bool require_encryption = false;
+    bool send_direct = false;  // writers send on their own thread when the stream is idle
     int64_t pulse_ms = 0, callback_win_ms = 0, housekeeper_ms = 0, tombstone_ttl_ms = 0;
     std::string log_filename;  // empty = stderr
     int log_format = 0;        // 0 text, 1 json

@@ -76,6 +76,7 @@ Status Config::resolve(NodeSettings* out) const {
     if (!accept_b64.empty() && !decode_key32(accept_b64, &n.crypto_key_accept, &why))
         return Error(MCCACHE_EINTERNAL, "crypto_key_accept: stored value no longer decodes: " + why);
     n.require_encryption = get("require_encryption").num != 0;
+    n.send_direct = get("send_direct").num != 0;
     if (n.require_encryption && n.crypto_key.empty())
         return Error(MCCACHE_ECONFIG, "require_encryption is true but crypto_key is not set");
 

@@ -319,6 +319,25 @@ Cache* Node::find_or_open_cache(std::string_view name) {
 }
 
 void Node::replicate(cluster::Outgoing out) {
+    // With send_direct, an idle node sends on the writer's thread: no
+    // wake-up of the loop and no loop turn between the put and the datagram.
+    // Under load (something queued, the loop flushing) it queues as before,
+    // and the loop batches.
+    // The loop thread itself always queues: it flushes at the end of its
+    // turn anyway, and it may be inside the cluster's send lock.
+    if (settings().send_direct && !on_loop_thread()) {
+        switch (cluster_->send_now(out)) {
+            case cluster::Cluster::Direct::Sent: return;
+            case cluster::Cluster::Direct::Deferred: {
+                // The socket refused part of it: the loop sends the rest.
+                // (Once stopping, the loop's stop() flushes it regardless.)
+                std::lock_guard<std::mutex> lock(queue_mu_);
+                if (!stopping_) uv_async_send(&wake_);
+                return;
+            }
+            case cluster::Cluster::Direct::Queue: break;
+        }
+    }
     std::lock_guard<std::mutex> lock(queue_mu_);
     if (stopping_) {
         store::value_unref(out.value);
@@ -448,6 +467,7 @@ void fill_cluster_metrics(cJSON* root, const cluster::Cluster& c) {
     num("bytes_in", t.bytes_in);
     num("send_errors", t.send_errors);
     num("records_sent", get(m.records_sent));
+    num("records_sent_direct", get(m.records_sent_direct));
     num("records_received", get(m.records_received));
     num("data_messages_sent", get(m.data_messages_sent));
     num("data_messages_received", get(m.data_messages_received));

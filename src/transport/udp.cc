@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <netdb.h>
 
+#include <cerrno>
 #include <cstring>
 
 namespace mccache::transport {
@@ -80,10 +81,10 @@ Status Udp::open(uv_loop_t* loop, const config::NodeSettings& st, std::string_vi
     multicast_ = mode == "multicast";
     rx_buf_.resize(65536);
 
-    drop_ = st.fault_drop;
-    drop_recv_ = st.fault_drop_recv;
-    duplicate_ = st.fault_duplicate;
-    delay_ = st.fault_delay;
+    drop_.store(st.fault_drop, std::memory_order_relaxed);
+    drop_recv_.store(st.fault_drop_recv, std::memory_order_relaxed);
+    duplicate_.store(st.fault_duplicate, std::memory_order_relaxed);
+    delay_.store(st.fault_delay, std::memory_order_relaxed);
     delay_max_ms_ = st.fault_delay_max_ms;
     seed_ = st.fault_seed ? st.fault_seed : std::random_device{}() | 1ull << 40;
     rng_.seed(seed_);
@@ -101,6 +102,10 @@ Status Udp::open(uv_loop_t* loop, const config::NodeSettings& st, std::string_vi
         return Error(MCCACHE_EIO, "cannot bind " + iface.to_string() + ": " + uv_strerror(rc));
     int len = sizeof local_.ss;
     uv_udp_getsockname(&unicast_, reinterpret_cast<sockaddr*>(&local_.ss), &len);
+    uv_os_fd_t fd;
+    if ((rc = uv_fileno(reinterpret_cast<uv_handle_t*>(&unicast_), &fd)) != 0)
+        return Error(MCCACHE_EIO, uv_error("udp fileno", rc));
+    fd_ = fd;
     // Bursts of repairs arrive faster than one loop turn drains them.
     int size = 4 << 20;
     uv_recv_buffer_size(reinterpret_cast<uv_handle_t*>(&unicast_), &size);
@@ -139,7 +144,7 @@ Status Udp::open(uv_loop_t* loop, const config::NodeSettings& st, std::string_vi
     }
     if ((rc = uv_udp_recv_start(&unicast_, &Udp::on_alloc, &Udp::on_recv)) != 0)
         return Error(MCCACHE_EIO, uv_error("unicast receive", rc));
-    if (delay_ > 0) {
+    if (delay_.load(std::memory_order_relaxed) > 0) {
         uv_timer_init(loop, &delay_timer_);
         delay_timer_.data = this;
         delay_timer_open_ = true;
@@ -173,8 +178,56 @@ void Udp::send_to(const Address& to, std::string_view datagram) {
     if (enabled_) send_faulty(to, datagram);
 }
 
-bool Udp::chance(int percent) {
-    return percent > 0 && static_cast<int>(rng_() % 100) < percent;
+void Udp::send_all_from(std::string_view datagram, size_t next) {
+    if (!enabled_) return;
+    if (multicast_) {
+        if (next == 0) send_faulty(group_addr_, datagram);
+    } else {
+        for (size_t i = next; i < peers_.size(); ++i) send_faulty(peers_[i], datagram);
+    }
+}
+
+uint64_t Udp::random() {
+    std::lock_guard<std::mutex> lock(rng_mu_);
+    return rng_();
+}
+
+bool Udp::chance(const std::atomic<int>& percent) {
+    int p = percent.load(std::memory_order_relaxed);
+    return p > 0 && static_cast<int>(random() % 100) < p;
+}
+
+int Udp::send_now(const Address& to, std::string_view datagram) {
+    socklen_t len = to.ss.ss_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
+    for (;;) {
+        ssize_t n = ::sendto(fd_, datagram.data(), datagram.size(), MSG_DONTWAIT, to.sa(), len);
+        if (n >= 0) break;
+        if (errno != EINTR) return -errno;
+    }
+    counters_.packets_out++;
+    counters_.bytes_out += datagram.size();
+    return 0;
+}
+
+bool Udp::send_all_direct(std::string_view datagram, size_t* next) {
+    // The fault injector as in send_faulty, less delays (direct_ready()
+    // refuses while they are on).
+    const size_t count = multicast_ ? 1 : peers_.size();
+    for (; *next < count; ++*next) {
+        const Address& to = multicast_ ? group_addr_ : peers_[*next];
+        if (chance(drop_)) {
+            counters_.fault_dropped_out++;
+            continue;
+        }
+        // Any error, not only EAGAIN, goes back to the loop: send_raw there
+        // queues on EAGAIN and counts the rest as send errors.
+        if (send_now(to, datagram) != 0) return false;
+        if (chance(duplicate_)) {
+            counters_.fault_duplicated++;
+            (void)send_now(to, datagram);  // a duplicate may be lost
+        }
+    }
+    return true;
 }
 
 void Udp::send_faulty(const Address& to, std::string_view datagram) {
@@ -184,7 +237,7 @@ void Udp::send_faulty(const Address& to, std::string_view datagram) {
     }
     if (chance(delay_)) {
         counters_.fault_delayed++;
-        uint64_t wait = 1 + rng_() % static_cast<uint64_t>(delay_max_ms_);
+        uint64_t wait = 1 + random() % static_cast<uint64_t>(delay_max_ms_);
         uint64_t now = static_cast<uint64_t>(now_ms(loop_));
         delayed_.push(Delayed{now + wait, delayed_order_++, to, std::string(datagram)});
         // The earliest may already be due (the loop was busy): never let an
@@ -216,6 +269,7 @@ void Udp::on_delay_timer(uv_timer_t* t) {
 namespace {
 struct SendReq {
     uv_udp_send_t req;
+    std::atomic<uint32_t>* queued;
     std::string bytes;
 };
 }  // namespace
@@ -237,12 +291,18 @@ void Udp::send_raw(const Address& to, std::string_view datagram) {
     auto* r = new SendReq;
     r->bytes.assign(datagram);
     r->req.data = r;
+    r->queued = &queued_;
     buf = uv_buf_init(r->bytes.data(), static_cast<unsigned>(r->bytes.size()));
     counters_.send_queued++;
+    // Counted before it is queued: a direct sender must not overtake it.
+    queued_.fetch_add(1, std::memory_order_acq_rel);
     rc = uv_udp_send(&r->req, &unicast_, &buf, 1, to.sa(), [](uv_udp_send_t* req, int) {
-        delete static_cast<SendReq*>(req->data);
+        auto* done = static_cast<SendReq*>(req->data);
+        done->queued->fetch_sub(1, std::memory_order_acq_rel);
+        delete done;
     });
     if (rc != 0) {
+        queued_.fetch_sub(1, std::memory_order_acq_rel);
         counters_.send_errors++;
         delete r;
         return;

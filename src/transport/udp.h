@@ -4,6 +4,10 @@
 // replies and repairs. A seeded fault injector (drop, duplicate, delay) sits
 // between the node and the sockets for tests, in the manner of JGroups'
 // DISCARD and DELAY.
+//
+// One exception to "on its loop thread": send_all_direct() lets a writer's
+// thread send on the unicast socket's fd itself (a non-blocking sendto that
+// touches no libuv state), for the caller to serialise with its own lock.
 #pragma once
 
 #include <sys/socket.h>
@@ -12,6 +16,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <mutex>
 #include <queue>
 #include <random>
 #include <string>
@@ -58,11 +63,30 @@ public:
     // To every member: the group, or each unicast peer.
     void send_all(std::string_view datagram);
     void send_to(const Address& to, std::string_view datagram);
+    // send_all to the destinations from index `next` on (the group is
+    // destination 0; peers are numbered in order): the rest of a direct
+    // send that could not finish.
+    void send_all_from(std::string_view datagram, size_t next);
+
+    // Any thread, between open() and close(), with direct sends serialised
+    // by the caller. Whether a datagram sent now could overtake one sent
+    // before it: false while libuv holds queued datagrams of ours (a full
+    // socket buffer) or while delay faults are on (they need the loop's
+    // timer).
+    bool direct_ready() const {
+        return queued_.load(std::memory_order_acquire) == 0 &&
+               delay_.load(std::memory_order_relaxed) == 0;
+    }
+    // Sends to every destination from `*next` on with a non-blocking sendto
+    // on the calling thread. False at the first destination that would
+    // block or failed, with *next there: the caller hands the rest to the
+    // loop (send_all_from), in order.
+    bool send_all_direct(std::string_view datagram, size_t* next);
 
     // Tests only: change the drop rates while running (loop thread).
     void set_faults(int drop, int drop_recv) {
-        drop_ = drop;
-        drop_recv_ = drop_recv;
+        drop_.store(drop, std::memory_order_relaxed);
+        drop_recv_.store(drop_recv, std::memory_order_relaxed);
     }
 
     bool enabled() const { return enabled_; }
@@ -83,7 +107,9 @@ private:
 
     void send_raw(const Address& to, std::string_view datagram);
     void send_faulty(const Address& to, std::string_view datagram);
-    bool chance(int percent);
+    int send_now(const Address& to, std::string_view datagram);  // 0 or -errno
+    bool chance(const std::atomic<int>& percent);
+    uint64_t random();
     static void on_alloc(uv_handle_t* h, size_t suggested, uv_buf_t* buf);
     static void on_recv(uv_udp_t* h, ssize_t n, const uv_buf_t* buf, const sockaddr* addr,
                         unsigned flags);
@@ -94,6 +120,10 @@ private:
     bool multicast_ = false;
     bool has_group_socket_ = false;
     uv_udp_t unicast_{};
+    int fd_ = -1;  // unicast_'s, for direct sends
+    // Our datagrams waiting in libuv's send queue (loop thread adds, the
+    // send callback removes; direct_ready() reads from any thread).
+    std::atomic<uint32_t> queued_{0};
     uv_udp_t group_{};
     uv_timer_t delay_timer_{};
     bool delay_timer_open_ = false;
@@ -104,9 +134,11 @@ private:
     std::vector<char> rx_buf_;
     Counters counters_;
 
-    int drop_ = 0, drop_recv_ = 0, duplicate_ = 0, delay_ = 0;
+    // Fault rates (percent), read by direct senders too.
+    std::atomic<int> drop_{0}, drop_recv_{0}, duplicate_{0}, delay_{0};
     int64_t delay_max_ms_ = 0;
     uint64_t seed_ = 0;
+    std::mutex rng_mu_;  // direct senders draw from rng_ too
     std::mt19937_64 rng_;
     std::priority_queue<Delayed, std::vector<Delayed>, std::greater<Delayed>> delayed_;
     uint64_t delayed_order_ = 0;

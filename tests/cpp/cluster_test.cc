@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <functional>
 #include <map>
@@ -143,6 +144,17 @@ protected:
         return true;
     }
 
+    // A counter of the node's metrics JSON, by its (unique) name.
+    static uint64_t counter(const Node& n, const std::string& name) {
+        char* j = nullptr;
+        EXPECT_EQ(mccache_metrics_json(n.node, &j), MCCACHE_OK);
+        std::string m(j);
+        mccache_free(j);
+        size_t at = m.find("\"" + name + "\":");
+        EXPECT_NE(at, std::string::npos) << name << " not in " << m;
+        return at == std::string::npos ? 0 : std::strtoull(m.c_str() + at + name.size() + 3, nullptr, 10);
+    }
+
     static void put(const Node& n, const std::string& k, const std::string& v, int64_t ttl = 0) {
         ASSERT_EQ(mccache_put(n.cache, k.data(), k.size(), v.data(), v.size(), ttl), MCCACHE_OK)
             << mccache_last_error();
@@ -180,6 +192,17 @@ TEST_F(Cluster, UpdateModeAppliesOnlyWhereThePeerHasTheKey) {
     open_n(3, {{"cache_mode", "update"}});
     put(nodes[0], "shared", "old");
     put(nodes[1], "shared", "old");  // now present on 0 and 1 only... and replicated where present
+    // Node 0's next write must be newer than node 1's: wait until node 0 has
+    // applied it (its version names node 1), which also advanced node 0's
+    // clock past it. Otherwise the two writes are concurrent and node 1's
+    // may rightly win.
+    ASSERT_TRUE(wait_until([&] {
+        mccache_metadata_t a{}, b{};
+        a.struct_version = b.struct_version = MCCACHE_METADATA_VERSION;
+        return mccache_metadata(nodes[0].cache, "shared", 6, &a) == MCCACHE_OK &&
+               mccache_metadata(nodes[1].cache, "shared", 6, &b) == MCCACHE_OK &&
+               a.version_hlc == b.version_hlc && a.version_node == b.version_node;
+    }));
     // Node 2 never had it: a remote write does not create it there.
     put(nodes[0], "shared", "new");
     ASSERT_TRUE(wait_until([&] { return get(nodes[1], "shared") == "new"; }));
@@ -317,6 +340,83 @@ TEST_F(Cluster, ConvergesUnderLossDuplicationAndReordering) {
     std::string m(j);
     mccache_free(j);
     EXPECT_EQ(m.find("\"dropped_out\":0,"), std::string::npos) << "no loss was injected";
+}
+
+// send_direct: a writer whose stream is idle sends on its own thread. One
+// write in flight at a time (each waited for) is that case; the stream must
+// stay in order with the loop's own messages (heartbeats, batches).
+TEST_F(Cluster, DirectSendsReplicateAnIdleWriterFromItsOwnThread) {
+    for (bool multicast : {true, false}) {
+        SCOPED_TRACE(multicast ? "multicast" : "unicast");
+        for (auto& n : nodes) mccache_close(n.node);
+        nodes.clear();
+        name = unique_cluster();
+        if (multicast) {
+            open_n(3, {{"send_direct", "true"}});
+        } else {
+            uint16_t ports[3] = {free_udp_port(), free_udp_port(), free_udp_port()};
+            std::string peers;
+            for (uint16_t p : ports)
+                peers += (peers.empty() ? "" : ",") + std::string("127.0.0.1:") + std::to_string(p);
+            for (uint16_t p : ports)
+                open({{"peers", peers}, {"listen_port", std::to_string(p)}, {"send_direct", "true"}});
+            wait_for_members(2);
+        }
+        for (int i = 0; i < 40; ++i) {
+            const Node& w = nodes[i % 3];
+            std::string k = "k" + std::to_string(i % 10), v = "v" + std::to_string(i);
+            if (i % 7 == 6) {
+                ASSERT_NE(mccache_delete(w.cache, k.data(), k.size()), MCCACHE_EINVAL);
+                ASSERT_TRUE(wait_until([&] { return !has(nodes[0], k) && !has(nodes[1], k) && !has(nodes[2], k); }));
+            } else {
+                put(w, k, v);
+                ASSERT_TRUE(wait_until([&] { return get(nodes[0], k) == v && get(nodes[1], k) == v && get(nodes[2], k) == v; }));
+            }
+        }
+        EXPECT_TRUE(converged());
+        uint64_t direct = 0, sent = 0;
+        for (auto& n : nodes) {
+            direct += counter(n, "records_sent_direct");
+            sent += counter(n, "records_sent");
+        }
+        EXPECT_GT(direct, 0u) << "no write was sent on the writer's thread";
+        EXPECT_LE(direct, sent);
+        EXPECT_EQ(counter(nodes[0], "gaps_unrepairable"), 0u);
+    }
+}
+
+// send_direct under loss and duplication, with three writers that
+// alternate between idle (direct) and bursts (the loop's batches) and some
+// values that need fragments (always the loop): no write is lost and
+// retransmissions of directly sent messages work. (An injected send delay
+// turns direct sends off, since delayed datagrams must keep their order, so
+// this test loses on send and on receive instead.)
+TEST_F(Cluster, DirectSendsConvergeUnderLossWithConcurrentWriters) {
+    open_n(3, {{"send_direct", "true"}, {"fault_drop", "15"}, {"fault_drop_recv", "10"},
+               {"fault_duplicate", "10"}, {"fault_seed", "7"}, {"nack_delay", "2ms"}});
+    std::vector<std::thread> writers;
+    for (int t = 0; t < 3; ++t)
+        writers.emplace_back([&, t] {
+            for (int i = 0; i < 300; ++i) {
+                std::string k = "k" + std::to_string((i * 7 + t) % 150);
+                if (i % 10 == 9) mccache_delete(nodes[t].cache, k.data(), k.size());
+                else put(nodes[t], k, std::string(i % 50 == 0 ? 5000 : 1 + (i % 300), static_cast<char>('a' + t)));
+                // Pacing of the workload, not a wait: idle gaps let writes go direct.
+                if (i % 4 == 0) std::this_thread::sleep_for(300us);
+            }
+        });
+    for (auto& w : writers) w.join();
+    ASSERT_TRUE(wait_until([&] {
+        if (converged()) return true;
+        for (auto& n : nodes) mccache_sync(n.node);
+        std::this_thread::sleep_for(50ms);
+        return converged();
+    }, 30s)) << "checksums: " << checksum(nodes[0]) << " " << checksum(nodes[1]) << " " << checksum(nodes[2]);
+    uint64_t direct = 0;
+    for (auto& n : nodes) direct += counter(n, "records_sent_direct");
+    EXPECT_GT(direct, 0u) << "no write was sent on the writer's thread";
+    EXPECT_GT(counter(nodes[0], "dropped_out"), 0u) << "no loss was injected";
+    EXPECT_GT(counter(nodes[0], "retransmits") + counter(nodes[1], "retransmits") + counter(nodes[2], "retransmits"), 0u);
 }
 
 TEST_F(Cluster, JoiningMemberReceivesTheState) {

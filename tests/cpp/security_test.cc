@@ -1126,12 +1126,31 @@ TEST_F(Security, RetransmissionsAfterARotationCanStillBeOpened) {
     // much later, repairs the loss, and docs/SECURITY.md's promise that no
     // datagram is sealed with a key some member cannot open is broken.
     const std::string key_a = generate_key(), key_b = generate_key();
-    Node a = open({{"crypto_key", key_a}});
+    Node a = open({{"crypto_key", key_a}, {"cache_pulse", "5m"}});
     Node b = open({{"crypto_key", key_a}, {"nack_delay", "500ms"}, {"cache_pulse", "5m"}});
     wait_for_members(nodes, 1);
     // b follows a's stream (a gap in it is NACKed, not left to anti-entropy).
     put(a, "first", "v");
     ASSERT_TRUE(wait_until([&] { return get(b, "first") == "v"; }));
+    // The join starts anti-entropy rounds (and a check 1 s after first
+    // contact, and again every 300 ms while they differ). One still going
+    // when the writes below are lost would repair them before the NACK, and
+    // this test is about the NACK: wait until no round has run for 1.5 s.
+    auto ae_activity = [&] {
+        return metric(a.node, "cluster.ae_rounds") + metric(b.node, "cluster.ae_rounds") +
+               metric(a.node, "cluster.ae_digests_received") + metric(b.node, "cluster.ae_digests_received");
+    };
+    uint64_t last_activity = ae_activity();
+    auto quiet_since = std::chrono::steady_clock::now();
+    ASSERT_TRUE(wait_until([&] {
+        uint64_t now_activity = ae_activity();
+        auto t = std::chrono::steady_clock::now();
+        if (now_activity != last_activity) {
+            last_activity = now_activity;
+            quiet_since = t;
+        }
+        return t - quiet_since > std::chrono::milliseconds(1500);
+    }, 20s)) << "anti-entropy never went quiet";
     a.node->node->set_faults(100, 0);  // lose everything a sends from now on
     for (int i = 0; i < 20; ++i) {
         put(a, "lost-" + std::to_string(i), "v");
