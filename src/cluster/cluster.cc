@@ -144,6 +144,21 @@ void Cluster::publish(Outgoing out) {
     queue_.push_back(std::move(out));
 }
 
+namespace {
+// A view of a queued write as a wire record (borrows from `o`).
+wire::Record record_of(const Outgoing& o) {
+    wire::Record r;
+    r.op = o.op;
+    r.cache = o.cache;
+    r.key = o.key;
+    if (o.value) r.value = std::string_view(reinterpret_cast<const char*>(o.value->bytes()), o.value->len);
+    r.hlc = o.version.hlc;
+    r.node = o.version.node;
+    r.expires_ms = o.expires_ms;
+    return r;
+}
+}  // namespace
+
 Cluster::Direct Cluster::send_now(Outgoing& out) {
     std::unique_lock<std::mutex> lock(send_mu_, std::try_to_lock);
     if (!lock.owns_lock() || !direct_ok_ || !deferred_.empty() || !udp_.direct_ready())
@@ -164,15 +179,7 @@ Cluster::Direct Cluster::send_now(Outgoing& out) {
     // goes direct.
     const int64_t start = steady_ns();
     if (start < stream_busy_until_ns_) return Direct::Queue;
-    wire::Record r;
-    r.op = out.op;
-    r.cache = out.cache;
-    r.key = out.key;
-    if (out.value)
-        r.value = std::string_view(reinterpret_cast<const char*>(out.value->bytes()), out.value->len);
-    r.hlc = out.version.hlc;
-    r.node = out.version.node;
-    r.expires_ms = out.expires_ms;
+    const wire::Record r = record_of(out);
     // A record that needs fragments stays with the loop, in its batches.
     if (wire::record_size(r) > payload_capacity()) return Direct::Queue;
     direct_payload_.clear();
@@ -229,18 +236,7 @@ void Cluster::flush() {
     if (running_) {
         std::vector<wire::Record> records;
         records.reserve(batch.size());
-        for (const Outgoing& o : batch) {
-            wire::Record r;
-            r.op = o.op;
-            r.cache = o.cache;
-            r.key = o.key;
-            if (o.value)
-                r.value = std::string_view(reinterpret_cast<const char*>(o.value->bytes()), o.value->len);
-            r.hlc = o.version.hlc;
-            r.node = o.version.node;
-            r.expires_ms = o.expires_ms;
-            records.push_back(r);
-        }
+        for (const Outgoing& o : batch) records.push_back(record_of(o));
         send_records(wire::Type::Data, records, nullptr);
         stream_busy_until_ns_ = steady_ns() + direct_cost_ns_ / 2;
     }

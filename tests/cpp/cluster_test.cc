@@ -144,6 +144,17 @@ protected:
         return true;
     }
 
+    // Until converged, forcing anti-entropy rounds on every node (quiescence
+    // plus rounds: the oracle of the loss tests).
+    bool converge_with_sync() {
+        return wait_until([&] {
+            if (converged()) return true;
+            for (auto& n : nodes) mccache_sync(n.node);
+            std::this_thread::sleep_for(50ms);  // let the round's repairs land before checking
+            return converged();
+        }, 30s);
+    }
+
     // A counter of the node's metrics JSON, by its (unique) name.
     static uint64_t counter(const Node& n, const std::string& name) {
         char* j = nullptr;
@@ -329,12 +340,8 @@ TEST_F(Cluster, ConvergesUnderLossDuplicationAndReordering) {
             }
         });
     for (auto& w : writers) w.join();
-    ASSERT_TRUE(wait_until([&] {
-        if (converged()) return true;
-        for (auto& n : nodes) mccache_sync(n.node);
-        std::this_thread::sleep_for(50ms);
-        return converged();
-    }, 30s)) << "checksums: " << checksum(nodes[0]) << " " << checksum(nodes[1]) << " " << checksum(nodes[2]);
+    ASSERT_TRUE(converge_with_sync()) << "checksums: " << checksum(nodes[0]) << " " << checksum(nodes[1]) << " "
+                                      << checksum(nodes[2]);
     char* j;
     mccache_metrics_json(nodes[0].node, &j);
     std::string m(j);
@@ -406,12 +413,8 @@ TEST_F(Cluster, DirectSendsConvergeUnderLossWithConcurrentWriters) {
             }
         });
     for (auto& w : writers) w.join();
-    ASSERT_TRUE(wait_until([&] {
-        if (converged()) return true;
-        for (auto& n : nodes) mccache_sync(n.node);
-        std::this_thread::sleep_for(50ms);
-        return converged();
-    }, 30s)) << "checksums: " << checksum(nodes[0]) << " " << checksum(nodes[1]) << " " << checksum(nodes[2]);
+    ASSERT_TRUE(converge_with_sync()) << "checksums: " << checksum(nodes[0]) << " " << checksum(nodes[1]) << " "
+                                      << checksum(nodes[2]);
     uint64_t direct = 0;
     for (auto& n : nodes) direct += counter(n, "records_sent_direct");
     EXPECT_GT(direct, 0u) << "no write was sent on the writer's thread";
