@@ -77,8 +77,12 @@ struct Counter {
     uint64_t get() const { return v.load(std::memory_order_relaxed); }
 };
 
-void put_le64(unsigned char* p, uint64_t v) {
-    for (int i = 0; i < 8; ++i) p[i] = static_cast<unsigned char>(v >> (8 * i));
+// One 8-byte store (GCC 12 at -O2 kept the byte loop: 57 instructions each).
+inline void put_le64(unsigned char* p, uint64_t v) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    v = __builtin_bswap64(v);
+#endif
+    std::memcpy(p, &v, 8);
 }
 
 // Keys are usually short: compare them inline rather than call memcmp.
@@ -333,7 +337,10 @@ uint64_t entry_charge(const void* entry, const Value* value) {
     return n;
 }
 
-uint64_t entry_checksum(uint64_t h0, Version v, uint64_t value_hash) {
+// flatten: the length is a constant, so the inlined XXH3 keeps only its
+// 17-32 byte branch instead of a call that dispatches on the length.
+__attribute__((flatten)) uint64_t entry_checksum(uint64_t h0, Version v, uint64_t value_hash) {
+    // The layout is part of the digest every member (and tests/stress) computes.
     unsigned char buf[32];
     put_le64(buf, h0);
     put_le64(buf + 8, v.hlc);
