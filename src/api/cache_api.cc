@@ -62,15 +62,23 @@ inline int check_key(const char* fn, Cache& cache, const void* key, size_t klen)
 }
 
 inline int check_value(const char* fn, Cache& cache, size_t klen, const void* value, size_t vlen) {
+    if (__builtin_expect((value != nullptr || vlen == 0) &&
+                             vlen <= cache.node().settings().max_value_size &&
+                             mccache::store::Store::charge_estimate(klen, vlen) <=
+                                 cache.store().limits().max_bytes,
+                         1))
+        return MCCACHE_OK;
     return check_value(fn, cache, klen, value, vlen, std::string());
 }
 
-int check_ttl(const char* fn, int64_t ttl_ms) {
-    if (ttl_ms < MCCACHE_TTL_NEVER)
-        return fail(MCCACHE_EINVAL, std::string(fn) + ": ttl_ms " + std::to_string(ttl_ms) +
+__attribute__((noinline, cold)) int bad_ttl(const char* fn, int64_t ttl_ms) {
+    return fail(MCCACHE_EINVAL, std::string(fn) + ": ttl_ms " + std::to_string(ttl_ms) +
                                         " is invalid (use a positive number of milliseconds, "
                                         "0 for the cache default or -1 for never)");
-    return MCCACHE_OK;
+}
+
+inline int check_ttl(const char* fn, int64_t ttl_ms) {
+    return __builtin_expect(ttl_ms < MCCACHE_TTL_NEVER, 0) ? bad_ttl(fn, ttl_ms) : MCCACHE_OK;
 }
 
 // Absolute expiry for a write at `now`.
@@ -80,30 +88,28 @@ int64_t expiry_for(Cache& cache, int64_t ttl_ms, int64_t now) {
     return ttl_ms > INT64_MAX - now ? -1 : now + ttl_ms;
 }
 
-int put_one(const char* fn, Cache& cache, const void* key, size_t klen, const void* value,
-            size_t vlen, int64_t ttl_ms) {
-    // One clock reading for both the write time and the expiry.
-    int64_t now = cache.node().clock().coarse_ms();
-    int64_t expires_ms = expiry_for(cache, ttl_ms, now);
-    Value* v = mccache::store::value_new(value, vlen);
-    if (!v) return fail(MCCACHE_ENOMEM, std::string(fn) + ": out of memory");
+// Out of memory surfaces as std::bad_alloc, which guarded() reports as
+// "<fn>: out of memory".
+inline __attribute__((always_inline)) int put_one(Cache& cache, const void* key, size_t klen, const void* value, size_t vlen,
+            int64_t ttl_ms) {
     mccache::node::Node& node = cache.node();
-    Version version{node.hlc().tick(), node.id()};
-    bool replicate = node.replicating();
-    if (replicate) mccache::store::value_ref(v);  // the replication queue's reference
-    // A Stale result means a racing write or clear on another thread took a
-    // newer version first: in version order this put came before it, so it
-    // was applied and then superseded. That is success, not an error.
-    mccache::store::Applied r =
-        cache.store().apply(key, klen, v, version, expires_ms, Origin::Local, false, now);
-    if (!replicate) return MCCACHE_OK;
-    if (r == mccache::store::Applied::Stale) {
-        mccache::store::value_unref(v);
-        return MCCACHE_OK;
-    }
-    node.replicate({mccache::wire::Op::Put, cache.name(),
-                    std::string(static_cast<const char*>(key), klen), v, version, expires_ms});
-    (void)fn;
+    // One clock reading for the write time, the expiry and the version.
+    int64_t now = node.clock().coarse_ms();
+    int64_t expires_ms = expiry_for(cache, ttl_ms, now);
+    Version version{node.hlc().tick_at(now), node.id()};
+    // The store builds the value (reusing the one it replaces when no one
+    // else holds it); when replicating, it hands back a reference for the
+    // queue, taken under its lock. None comes back for a Stale result: a
+    // racing write or clear on another thread took a newer version first,
+    // so in version order this put came before it, was applied and then
+    // superseded. That is success, not an error.
+    Value* queued = nullptr;
+    cache.store().put(key, klen, value, vlen, version, expires_ms, now,
+                      node.replicating() ? &queued : nullptr);
+    if (queued)
+        node.replicate({mccache::wire::Op::Put, cache.name(),
+                        std::string(static_cast<const char*>(key), klen), queued, version,
+                        expires_ms});
     return MCCACHE_OK;
 }
 
@@ -164,7 +170,7 @@ MCCACHE_API int mccache_put(mccache_cache_t* c, const void* key, size_t klen, co
             (rc = check_value("mccache_put", cache, klen, value, vlen)) ||
             (rc = check_ttl("mccache_put", ttl_ms)))
             return rc;
-        return put_one("mccache_put", cache, key, klen, value, vlen, ttl_ms);
+        return put_one(cache, key, klen, value, vlen, ttl_ms);
     });
 }
 
@@ -333,9 +339,7 @@ MCCACHE_API int mccache_put_batch(mccache_cache_t* c, size_t n, const void* cons
                 return rc;
         }
         for (size_t i = 0; i < n; ++i) {
-            if (int rc = put_one("mccache_put_batch", cache, keys[i], klens[i], values[i], vlens[i],
-                                 ttl_ms))
-                return rc;
+            if (int rc = put_one(cache, keys[i], klens[i], values[i], vlens[i], ttl_ms)) return rc;
         }
         return MCCACHE_OK;
     });

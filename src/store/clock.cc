@@ -25,9 +25,15 @@ struct Ticker {
     int refs = 0;
     std::thread thread;
     std::atomic<bool> stop{false};
+};
+
+// What coarse_ms() reads: constant-initialized and trivially destructible,
+// so the hot path is two loads, with no function-static guard to test.
+struct TickerTime {
     std::atomic<bool> running{false};
     std::atomic<int64_t> now_ms{0};
 };
+constinit TickerTime g_time;
 
 // Never destroyed: a static destructor could run while a node is still open.
 Ticker& ticker() {
@@ -42,8 +48,8 @@ SystemClock::SystemClock() = default;
 int64_t SystemClock::now_ms() const { return read_ms(CLOCK_REALTIME); }
 
 int64_t SystemClock::coarse_ms() const {
-    Ticker& t = ticker();
-    if (t.running.load(std::memory_order_acquire)) return t.now_ms.load(std::memory_order_relaxed);
+    if (g_time.running.load(std::memory_order_acquire))
+        return g_time.now_ms.load(std::memory_order_relaxed);
     return read_ms(CLOCK_REALTIME_COARSE);
 }
 
@@ -53,22 +59,22 @@ void SystemClock::acquire_ticker() {
     Ticker& t = ticker();
     std::lock_guard<std::mutex> lock(t.mu);
     if (t.refs++ > 0) return;
-    t.now_ms.store(read_ms(CLOCK_REALTIME_COARSE), std::memory_order_relaxed);
+    g_time.now_ms.store(read_ms(CLOCK_REALTIME_COARSE), std::memory_order_relaxed);
     t.stop.store(false);
     t.thread = std::thread([&t] {
         while (!t.stop.load(std::memory_order_relaxed)) {
-            t.now_ms.store(read_ms(CLOCK_REALTIME_COARSE), std::memory_order_relaxed);
+            g_time.now_ms.store(read_ms(CLOCK_REALTIME_COARSE), std::memory_order_relaxed);
             std::this_thread::sleep_for(std::chrono::milliseconds(1));
         }
     });
-    t.running.store(true, std::memory_order_release);
+    g_time.running.store(true, std::memory_order_release);
 }
 
 void SystemClock::release_ticker() {
     Ticker& t = ticker();
     std::lock_guard<std::mutex> lock(t.mu);
     if (--t.refs > 0) return;
-    t.running.store(false, std::memory_order_release);
+    g_time.running.store(false, std::memory_order_release);
     t.stop.store(true);
     t.thread.join();
 }

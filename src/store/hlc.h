@@ -31,8 +31,11 @@ public:
 
     // A fresh timestamp, greater than every one issued or observed before.
     // The physical part only needs millisecond resolution: the coarse clock.
-    uint64_t tick() {
-        uint64_t physical = hlc_pack(clock_.coarse_ms(), 0);
+    uint64_t tick() { return tick_at(clock_.coarse_ms()); }
+    // The same, for a caller that already read clock().coarse_ms() (the put
+    // path stamps the write time and the version from one reading).
+    uint64_t tick_at(int64_t coarse_ms) {
+        uint64_t physical = hlc_pack(coarse_ms, 0);
         uint64_t old = last_.load(std::memory_order_relaxed);
         uint64_t next;
         do {

@@ -104,8 +104,11 @@ inline bool keys_equal(const unsigned char* a, const void* bv, size_t n) {
     return std::memcmp(a, b, n) == 0;
 }
 
-constexpr size_t kMallocHeader = 8;
+constexpr size_t kMallocHeader = Store::kMallocHeader;
 constexpr size_t kNpos = SIZE_MAX;
+// Values up to this size are built (or overwritten) under the shard lock by
+// Store::put(); bigger ones are copied and allocated before it is taken.
+constexpr size_t kBuildUnderLock = 1024;
 
 }  // namespace
 
@@ -140,6 +143,7 @@ struct Slot {
     uint64_t hash;
     void* entry;  // Store::Entry*, nullptr when empty
 };
+static_assert(2 * sizeof(Slot) == 2 * 2 * sizeof(uint64_t), "update Store::charge_estimate");
 }  // namespace
 
 struct alignas(64) Store::Shard {
@@ -279,6 +283,7 @@ uint64_t random_seed() {
 
 Store::Store(std::string name, const Limits& limits, const Clock& clock)
     : name_(std::move(name)), limits_(limits), clock_(clock), seed_(random_seed()) {
+    static_assert(sizeof(Entry) == kEntrySize, "update Store::kEntrySize");
     shard_count_ = limits.shards ? limits.shards : auto_shards(limits.max_entries);
     unsigned bits = 0;
     while ((size_t{1} << bits) < shard_count_) ++bits;
@@ -325,11 +330,6 @@ Store::Shard& Store::shard_for(uint64_t h0) const {
     return shards_[(h0 >> 52) & (shard_count_ - 1)];
 }
 
-uint64_t Store::charge_estimate(size_t klen, size_t vlen) {
-    auto chunk = [](size_t n) { return ((n + kMallocHeader + 15) / 16) * 16; };
-    return chunk(sizeof(Entry) + klen) + chunk(sizeof(Value) + vlen) + 2 * sizeof(Slot);
-}
-
 namespace {
 uint64_t entry_charge(const void* entry, const Value* value) {
     uint64_t n = malloc_usable_size(const_cast<void*>(entry)) + kMallocHeader + 2 * sizeof(Slot);
@@ -355,8 +355,7 @@ bool Store::over_budget() const {
            bytes_.load(std::memory_order_relaxed) > static_cast<int64_t>(limits_.max_bytes);
 }
 
-void Store::emit(EventType type, Origin origin, const Entry& e, Value* value, int64_t now) {
-    if (!listener_ || !events_.load(std::memory_order_acquire)) return;
+void Store::emit_slow(EventType type, Origin origin, const Entry& e, Value* value, int64_t now) {
     int64_t window = window_ms_.load(std::memory_order_relaxed);
     // McCache's lookup window: report only keys read shortly before the change.
     if (window > 0 && (e.last_lookup_ms == 0 || now - e.last_lookup_ms > window)) return;
@@ -478,25 +477,56 @@ bool Store::key_checksum(const void* key, size_t klen, uint64_t* out) {
 
 // ---- writes ----
 
-Applied Store::apply(const void* key, size_t klen, Value* value, Version version,
-                     int64_t expires_ms, Origin origin, bool only_if_present, int64_t now_ms) {
+namespace {
+// A new value holding one reference. Throws when out of memory.
+Value* make_value(const void* data, size_t len, uint64_t hash) {
+    void* mem = std::malloc(sizeof(Value) + (len ? len : 1));
+    if (!mem) throw std::bad_alloc();
+    Value* v = new (mem) Value;
+    v->refs.store(1, std::memory_order_relaxed);
+    v->reserved = 0;
+    v->len = len;
+    if (len) std::memcpy(v->bytes(), data, len);
+    v->hash = hash;
+    return v;
+}
+
+// Whether `v`, held by the store, may be overwritten with `len` bytes.
+// Called with the shard lock held: every new reference to a stored value is
+// taken under it, so a count of 1 stays 1 until the lock is released, and
+// the acquire load orders the overwrite after the reads of every holder
+// that dropped its reference (value_unref is a release). Same allocation
+// class only, so that a small value never pins a big allocation and the
+// entry's charge stays the real one.
+inline bool overwritable(const Value* v, size_t len) {
+    return len <= v->len &&
+           Store::malloc_chunk(sizeof(Value) + len) == Store::malloc_chunk(sizeof(Value) + v->len) &&
+           v->refs.load(std::memory_order_acquire) == 1;
+}
+}  // namespace
+
+// Inlined into both callers: the call would pass nine arguments.
+inline __attribute__((always_inline)) Applied Store::write(const void* key, size_t klen, const Incoming& in, Version version,
+                     int64_t expires_ms, Origin origin, bool only_if_present, int64_t now_ms,
+                     Value** keep) {
     uint64_t h0 = hash_key(key, klen);
     Shard& s = shard_for(h0);
     uint64_t h = tag_of(h0);
-    Value* old = nullptr;
+    Value* old = nullptr;  // a reference dropped once the lock is released
     Applied result;
-    uint64_t sum = entry_checksum(h0, version, value->hash);
+    uint64_t sum = entry_checksum(h0, version, in.vhash);
     {
         Guard g(s.lock);
         if (version <= s.floor) {
             s.stale.add();
-            old = value;
+            old = in.value;
             result = Applied::Stale;
         } else {
             int64_t now = now_ms >= 0 ? now_ms : clock_.coarse_ms();
             size_t i = s.find(h, key, klen);
             Entry* e = i == kNpos ? nullptr : s.at(i);
             bool live = e && e->value && !(e->expires_ms >= 0 && now >= e->expires_ms);
+            Value* value = in.value;
             if (e && e->version >= version) {
                 s.stale.add();
                 old = value;
@@ -505,10 +535,19 @@ Applied Store::apply(const void* key, size_t klen, Value* value, Version version
                 old = value;
                 result = Applied::Absent;
             } else if (e) {
-                old = e->value;
-                if (old) {
+                Value* prev = e->value;
+                // The value is settled before anything changes, so that a
+                // failed allocation leaves the entry as it was. Only a live
+                // value is overwritten: an expired one is reported first,
+                // and the listener may keep it.
+                bool in_place = false;
+                if (!value) {
+                    in_place = live && overwritable(prev, in.vlen);
+                    value = in_place ? prev : make_value(in.data, in.vlen, in.vhash);
+                }
+                if (prev) {
                     if (!live) {
-                        emit(EventType::Expire, Origin::Local, *e, old, now);
+                        emit(EventType::Expire, Origin::Local, *e, prev, now);
                         s.expirations.add();
                     }
                     s.checksum.sub(e->checksum);
@@ -522,17 +561,29 @@ Applied Store::apply(const void* key, size_t klen, Value* value, Version version
                     e->lookups = 0;
                     e->last_lookup_ms = 0;
                 }
-                e->value = value;
+                if (in_place) {
+                    if (in.vlen) std::memcpy(value->bytes(), in.data, in.vlen);
+                    value->len = in.vlen;
+                    value->hash = in.vhash;
+                } else {
+                    old = prev;
+                    e->value = value;
+                }
                 e->version = version;
                 e->expires_ms = expires_ms;
                 e->updated_ms = now;
                 s.bucket_rechecksum(e, sum);
                 e->referenced = live;  // an update is a use; a revival starts cold
-                uint64_t charged = entry_charge(e, value);
-                s.bytes.add(charged - e->charged);
-                bytes_.fetch_add(static_cast<int64_t>(charged) - static_cast<int64_t>(e->charged),
-                                 std::memory_order_relaxed);
-                e->charged = charged;
+                if (!in_place) {
+                    // The same allocation keeps the same charge.
+                    uint64_t charged = entry_charge(e, value);
+                    if (charged != e->charged) {
+                        s.bytes.add(charged - e->charged);
+                        bytes_.fetch_add(static_cast<int64_t>(charged) - static_cast<int64_t>(e->charged),
+                                         std::memory_order_relaxed);
+                        e->charged = charged;
+                    }
+                }
                 s.checksum.add(sum);
                 if (live) {
                     s.updates.add();
@@ -544,6 +595,7 @@ Applied Store::apply(const void* key, size_t klen, Value* value, Version version
                     emit(EventType::Insert, origin, *e, value, now);
                 }
             } else {
+                if (!value) value = make_value(in.data, in.vlen, in.vhash);
                 e = static_cast<Entry*>(std::malloc(sizeof(Entry) + klen));
                 if (!e || !s.insert(h, e)) {
                     std::free(e);
@@ -575,15 +627,40 @@ Applied Store::apply(const void* key, size_t klen, Value* value, Version version
                 emit(EventType::Insert, origin, *e, value, now);
             }
             if (result == Applied::Inserted || result == Applied::Updated) {
+                // Taken under the lock: a held value is never overwritten.
+                if (keep) *keep = value_ref(value);
                 if (expires_ms >= 0 && expires_ms < s.min_expiry) s.min_expiry = expires_ms;
                 if (over_budget()) evict_from(s, e);
             }
         }
     }
+    if (result != Applied::Inserted && result != Applied::Updated) {
+        if (keep) *keep = nullptr;
+        value_unref(old);
+        return result;
+    }
     value_unref(old);
-    if ((result == Applied::Inserted || result == Applied::Updated) && over_budget())
-        evict_elsewhere(static_cast<size_t>(&s - shards_.get()));
+    if (over_budget()) evict_elsewhere(static_cast<size_t>(&s - shards_.get()));
     return result;
+}
+
+Applied Store::apply(const void* key, size_t klen, Value* value, Version version,
+                     int64_t expires_ms, Origin origin, bool only_if_present, int64_t now_ms) {
+    return write(key, klen, Incoming{value, nullptr, 0, value->hash}, version, expires_ms, origin,
+                 only_if_present, now_ms, nullptr);
+}
+
+Applied Store::put(const void* key, size_t klen, const void* data, size_t vlen, Version version,
+                   int64_t expires_ms, int64_t now_ms, Value** keep) {
+    if (vlen > kBuildUnderLock) {
+        // Too big to copy under the lock: a fresh value, built before it.
+        Value* v = value_new(data, vlen);
+        if (!v) throw std::bad_alloc();
+        return write(key, klen, Incoming{v, nullptr, 0, v->hash}, version, expires_ms,
+                     Origin::Local, false, now_ms, keep);
+    }
+    return write(key, klen, Incoming{nullptr, data, vlen, value_hash(data, vlen)}, version,
+                 expires_ms, Origin::Local, false, now_ms, keep);
 }
 
 Applied Store::remove(const void* key, size_t klen, Version version, Origin origin, bool* was_live) {

@@ -107,6 +107,17 @@ public:
     // from, so that updated + ttl == expires exactly.
     Applied apply(const void* key, size_t klen, Value* value, Version version, int64_t expires_ms,
                   Origin origin, bool only_if_present = false, int64_t now_ms = -1);
+    // A local write of `vlen` bytes at `data`: apply() with Origin::Local,
+    // except that the store builds the value itself. When the live value it
+    // replaces has no other holder (reference count 1, checked under the
+    // shard lock, which every new reference is taken under) and needs the
+    // same allocation, its bytes are overwritten in place: no allocation,
+    // no free, and the charged bytes do not change. `keep`, when not null,
+    // receives a reference to the installed value (taken under the lock,
+    // so it is never overwritten while held), or nullptr if the write was
+    // Stale. Throws std::bad_alloc when out of memory.
+    Applied put(const void* key, size_t klen, const void* data, size_t vlen, Version version,
+                int64_t expires_ms, int64_t now_ms, Value** keep = nullptr);
     // Deletes `key` at `version`, leaving a tombstone. Returns true if a live
     // entry was removed; Stale if the store holds a newer version.
     Applied remove(const void* key, size_t klen, Version version, Origin origin, bool* was_live);
@@ -132,7 +143,14 @@ public:
 
     // The bytes an entry is charged, given its key and value sizes (for
     // documentation and tests; the store charges real allocation sizes).
-    static uint64_t charge_estimate(size_t klen, size_t vlen);
+    // Inline: the put path checks it on every call.
+    static constexpr size_t kEntrySize = 136;  // sizeof(Entry), asserted in store.cc
+    static constexpr size_t kMallocHeader = 8;
+    static constexpr uint64_t charge_estimate(size_t klen, size_t vlen) {
+        return malloc_chunk(kEntrySize + klen) + malloc_chunk(sizeof(Value) + vlen) +
+               2 * 2 * sizeof(uint64_t) /* two table slots */;
+    }
+    static constexpr uint64_t malloc_chunk(size_t n) { return ((n + kMallocHeader + 15) / 16) * 16; }
 
     // ---- anti-entropy ----
     // Every key falls in one of kBuckets buckets by the top bits of its
@@ -167,7 +185,24 @@ private:
     bool over_budget() const;
     void evict_from(Shard& shard, Entry* keep);
     void evict_elsewhere(size_t start_shard);
-    void emit(EventType type, Origin origin, const Entry& e, Value* value, int64_t now);
+    // Reports a change if anyone listens: the test is inline, the rest is not.
+    void emit(EventType type, Origin origin, const Entry& e, Value* value, int64_t now) {
+        if (__builtin_expect(listener_ != nullptr && events_.load(std::memory_order_acquire), 0))
+            emit_slow(type, origin, e, value, now);
+    }
+    __attribute__((noinline)) void emit_slow(EventType type, Origin origin, const Entry& e,
+                                             Value* value, int64_t now);
+    // The write behind apply() and put(): installs `value` if not null,
+    // else a value made of (data, vlen, vhash).
+    struct Incoming {
+        Value* value;
+        const void* data;
+        size_t vlen;
+        uint64_t vhash;
+    };
+    Applied write(const void* key, size_t klen, const Incoming& in, Version version,
+                  int64_t expires_ms, Origin origin, bool only_if_present, int64_t now_ms,
+                  Value** keep);
     bool expired_at_read(const Entry& e);
     __attribute__((noinline)) void expire_now(Shard& s, size_t i, Entry* e);
 
