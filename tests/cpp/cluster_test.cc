@@ -459,7 +459,10 @@ TEST_F(Cluster, AJoinerPullsTheStateOnceNotFromEveryMember) {
                 static_cast<unsigned long long>(received),
                 static_cast<unsigned long long>(field("ae_groups_deferred")));
     EXPECT_GE(received, static_cast<uint64_t>(kKeys));
-    EXPECT_LT(received, static_cast<uint64_t>(kKeys) * 3 / 2) << "the joiner pulled the state from several members";
+    // Pulling from every member gave about 3x (11 864 before claims); one
+    // copy plus the repairs that overlap when a claim runs out on a slow
+    // (loaded, sanitized) run stays well under 2x (up to 6 100 seen).
+    EXPECT_LT(received, static_cast<uint64_t>(kKeys) * 2) << "the joiner pulled the state from several members";
 }
 
 TEST_F(Cluster, DifferentClusterNamesDoNotMix) {
