@@ -63,6 +63,10 @@ struct Node {
 class Cluster : public ::testing::Test {
 protected:
     std::string name = unique_cluster();
+    // A multicast port of its own: tests run in parallel processes (ctest
+    // -j), and on the shared default port every node would also receive,
+    // and reject, every other test's traffic.
+    std::string port = std::to_string(free_udp_port());
     std::vector<Node> nodes;
 
     void TearDown() override {
@@ -74,6 +78,7 @@ protected:
         mccache_config_t* cfg;
         EXPECT_EQ(mccache_config_new(&cfg), MCCACHE_OK);
         mccache_config_set(cfg, "cluster_name", name.c_str());
+        mccache_config_set(cfg, "multicast_port", port.c_str());
         mccache_config_set(cfg, "heartbeat_interval", "50ms");
         mccache_config_set(cfg, "member_timeout", "1s");
         mccache_config_set(cfg, "log_level", "error");
