@@ -292,6 +292,7 @@ struct Counters {
     double records_sent_direct = 0;  // sent on the writer's thread (0 before the engine had it)
     double nacks_sent = 0, retransmits = 0, gaps = 0;
     double members_alive = 0, ae_rounds = 0, ae_keys_repaired = 0;
+    double packet_mtu = 0;  // in force
 };
 
 Counters read_counters(const Node& n) {
@@ -314,6 +315,7 @@ Counters read_counters(const Node& n) {
     k.retransmits = num("retransmits");
     k.gaps = num("gaps_unrepairable");
     k.members_alive = num("members_alive");
+    k.packet_mtu = num("packet_mtu");
     k.ae_rounds = num("ae_rounds");
     k.ae_keys_repaired = num("ae_keys_repaired");
     cJSON_Delete(root);
@@ -335,6 +337,8 @@ bool wait_until(Pred pred, double seconds) {
 // other's traffic (not even to reject it).
 // --direct: send_direct of both nodes ("true"/"false"), empty for the engine's default.
 std::string g_send_direct;
+// The packet_mtu the engines used (the last pair's, as metrics report it).
+double g_packet_mtu = 0;
 
 class Pair {
 public:
@@ -374,6 +378,7 @@ public:
                                      read_counters(b_).members_alive >= 1; },
                         10))
             die("the two nodes of " + name_ + " never saw each other");
+        g_packet_mtu = read_counters(a_).packet_mtu;
     }
     ~Pair() {
         mccache_close(a_.node);
@@ -453,14 +458,16 @@ enum class Probe { Callback, Contains };
 
 // One put at a time, each on a fresh key: the unloaded latency from the
 // writer's call to B seeing the entry.
-Dist latency(const Pair& pair, size_t value_size, Probe probe, const Options& opt, double* direct_share) {
+Dist latency(const Pair& pair, size_t value_size, Probe probe, const Options& opt, double* direct_share,
+             Dist* put_time) {
     const Counters before = read_counters(pair.a());
     static uint32_t next_tag = 1;
     const uint32_t tag = next_tag++;
     const size_t total = opt.samples + opt.warmup;
     std::vector<char> value(value_size, 'v');
-    std::vector<int64_t> ns;
+    std::vector<int64_t> ns, put_ns;
     ns.reserve(opt.samples);
+    put_ns.reserve(opt.samples);
     size_t lost = 0;
     constexpr int64_t kTimeout = 1000000000;  // 1 s: beyond NACK repair, count it lost
 
@@ -478,6 +485,7 @@ Dist latency(const Pair& pair, size_t value_size, Probe probe, const Options& op
         if (mccache_put(pair.a().cache, k.bytes, kKeyLen, value.data(), value.size(),
                         MCCACHE_TTL_NEVER) != MCCACHE_OK)
             die(std::string("put: ") + mccache_last_error());
+        const int64_t put_done = now_ns();
         int64_t t1 = 0;
         if (probe == Probe::Callback) {
             std::unique_lock<std::mutex> lock(arr.mu);
@@ -497,11 +505,13 @@ Dist latency(const Pair& pair, size_t value_size, Probe probe, const Options& op
         }
         if (t1 == 0) ++lost;
         else if (i >= opt.warmup) ns.push_back(t1 - t0);
+        if (i >= opt.warmup) put_ns.push_back(put_done - t0);
     }
     if (probe == Probe::Callback) mccache_on_change(pair.b().cache, nullptr, nullptr, nullptr);
     const Counters after = read_counters(pair.a());
     const double sent = after.records_sent - before.records_sent;
     *direct_share = sent > 0 ? (after.records_sent_direct - before.records_sent_direct) / sent : 0;
+    *put_time = summarize(std::move(put_ns));
     return summarize(std::move(ns), lost);
 }
 
@@ -684,7 +694,8 @@ void usage() {
         "  --transport  which transports to measure (default both)\n"
         "  --crypto     plain (CRC32C), sealed (AES-256-GCM) or both, compared (default both)\n"
         "  --rate       offered mutations/s of the paced runs (default 200000; 0: none)\n"
-        "  --mtu        packet_mtu of both nodes (default: the engine's, 1472)\n"
+        "  --mtu        packet_mtu of both nodes (default: the engine's, the interface's MTU:\n"
+        "               65507 on loopback; 1472 is Ethernet's)\n"
         "  --direct     on or off: send_direct of both nodes, writers sending when the stream is idle\n"
         "               (default: the engine's, off)\n"
         "  --value      one value size only, in bytes (default: 64 and 1024)\n"
@@ -756,6 +767,7 @@ struct LatencyRow {
     Dist d;
     double floor_us;  // raw one-way (RTT/2) p50, same datagram size, measured just before
     double direct = 0;  // share of A's records sent on the writer's thread
+    double put_p50 = 0;  // µs in mccache_put on A's writer (the sendto, when sent directly)
 };
 
 struct ThroughputRow {
@@ -787,9 +799,10 @@ void print_latency(std::vector<LatencyRow> lat, const std::vector<std::pair<size
     std::printf("\n### Replication latency: put on A until visible on B (one put in flight)\n\n");
     std::printf("- raw one-way: the lowest RTT/2 p50 of this run's raw ping-pongs with the same datagram size (one at the\n"
                 "  start, one just before each case), so a noisy floor never flatters the ratio.\n\n");
-    std::printf("- sent directly: the share of A's records sent on the writer's thread (the rest went through A's loop).\n\n");
-    std::printf("| transport | datagrams | value | B observes by | p50 µs | p99 µs | p99.9 µs | max µs | lost | raw one-way µs | p50 / raw | p50 ≤ 3× raw | p99 ≤ 250 µs | sent directly |\n");
-    std::printf("|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|:-:|:-:|---:|\n");
+    std::printf("- sent directly: the share of A's records sent on the writer's thread (the rest went through A's loop).\n");
+    std::printf("- put p50: the time the writer spends in mccache_put (a direct send's sendto included).\n\n");
+    std::printf("| transport | datagrams | value | B observes by | p50 µs | p99 µs | p99.9 µs | max µs | lost | raw one-way µs | p50 / raw | p50 ≤ 3× raw | p99 ≤ 250 µs | sent directly | put p50 µs |\n");
+    std::printf("|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|:-:|:-:|---:|---:|\n");
     for (auto& l : lat)
         for (auto& o : lat)
             if (o.value == l.value && o.floor_us > 0) l.floor_us = std::min(l.floor_us, o.floor_us);
@@ -798,11 +811,11 @@ void print_latency(std::vector<LatencyRow> lat, const std::vector<std::pair<size
             if (engine_datagram(l.value) == size) l.floor_us = std::min(l.floor_us, r.half_rtt.p50);
     for (auto& l : lat) {
         double ratio = l.floor_us > 0 ? l.d.p50 / l.floor_us : 0;
-        std::printf("| %s | %s | %zu B | %s | %.1f | %.1f | %.1f | %.1f | %zu | %.1f | %s | %s | %s | %.0f %% |\n", l.transport,
+        std::printf("| %s | %s | %zu B | %s | %.1f | %.1f | %.1f | %.1f | %zu | %.1f | %s | %s | %s | %.0f %% | %.1f |\n", l.transport,
                     l.sealed ? "sealed" : "plain", l.value, l.probe, l.d.p50, l.d.p99, l.d.p999, l.d.max, l.d.lost, l.floor_us,
                     ratio > 0 ? (fmt(ratio) + "×").c_str() : "n/a",
                     ratio <= 0 ? "n/a" : ratio <= 3.0 ? "yes" : "**no**", l.d.p99 <= 250.0 ? "yes" : "**no**",
-                    100 * l.direct);
+                    100 * l.direct, l.put_p50);
     }
 
 }
@@ -936,8 +949,9 @@ int main(int argc, char** argv) {
                     std::fprintf(stderr, "latency %s %s %zu B: %s...\n", tr, sealed ? "sealed" : "plain", v, how);
                     double f = floor(v);
                     double direct = 0;
-                    Dist d = latency(*pairs[i], v, probe, opt, &direct);
-                    lat.push_back({sealed, tr, v, how, d, f, direct});
+                    Dist put;
+                    Dist d = latency(*pairs[i], v, probe, opt, &direct, &put);
+                    lat.push_back({sealed, tr, v, how, d, f, direct, put.p50});
                 }
     }
 
@@ -967,9 +981,10 @@ int main(int argc, char** argv) {
     std::printf("- Kernel: %s %s; libmccache %s\n", u.sysname, u.release, mccache_version_string());
     std::printf("- Load average before / after: %s / %s\n", load_before.c_str(), loadavg().c_str());
     std::printf("- Run: %zu samples (+%zu warm-up) per latency case, %.1f s per throughput run, %d writer(s), "
-                "send_direct %s; %.0f s in all\n\n",
+                "send_direct %s, packet_mtu %s%.0f; %.0f s in all\n\n",
                 opt.samples, opt.warmup, opt.seconds, opt.writers,
                 g_send_direct.empty() ? "default (off)" : g_send_direct.c_str(),
+                opt.mtu.empty() ? "default, the interface's: " : "", g_packet_mtu,
                 static_cast<double>(now_ns() - began) / 1e9);
 
     print_floor(raw, blasts);

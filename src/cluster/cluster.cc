@@ -55,7 +55,7 @@ int64_t Cluster::now() const { return node_.clock().now_ms(); }
 size_t Cluster::payload_capacity() const {
     // Room for the larger trailer always, so the size does not depend on
     // whether the cluster has a key.
-    return node_.settings().packet_mtu - wire::kHeaderSize - wire::kTagSize;
+    return packet_mtu_ - wire::kHeaderSize - wire::kTagSize;
 }
 
 Status Cluster::start(uv_loop_t* loop) {
@@ -83,6 +83,7 @@ Status Cluster::start(uv_loop_t* loop) {
         udp_.close();
         return s;
     }
+    packet_mtu_ = st.packet_mtu ? st.packet_mtu : udp_.interface_payload();
     if (!udp_.enabled()) return Status::Ok();
     uv_timer_init(loop, &tick_timer_);
     uv_timer_init(loop, &nack_timer_);
@@ -95,9 +96,9 @@ Status Cluster::start(uv_loop_t* loop) {
     uv_timer_start(&tick_timer_, &Cluster::on_tick, 0, hb);
     uint64_t pulse = static_cast<uint64_t>(st.pulse_ms);
     uv_timer_start(&pulse_timer_, &Cluster::on_pulse, pulse, pulse);
-    node_.log().log(MCCACHE_LOG_INFO, "cluster \"%s\": %s on %s, incarnation %016" PRIx64,
+    node_.log().log(MCCACHE_LOG_INFO, "cluster \"%s\": %s on %s, packet_mtu %u, incarnation %016" PRIx64,
                     st.cluster_name.c_str(), st.transport_mode.c_str(),
-                    udp_.local().to_string().c_str(), incarnation_);
+                    udp_.local().to_string().c_str(), packet_mtu_, incarnation_);
     if (st.fault_drop || st.fault_drop_recv || st.fault_duplicate || st.fault_delay)
         node_.log().log(MCCACHE_LOG_WARN, "fault injection on: seed %" PRIu64, udp_.fault_seed());
     return Status::Ok();
@@ -237,7 +238,11 @@ void Cluster::flush() {
         std::vector<wire::Record> records;
         records.reserve(batch.size());
         for (const Outgoing& o : batch) records.push_back(record_of(o));
+        // The batch's datagrams leave in sendmmsg calls, before send_mu_
+        // lets a direct sender in behind them.
+        udp_.begin_batch();
         send_records(wire::Type::Data, records, nullptr);
+        udp_.end_batch();
         stream_busy_until_ns_ = steady_ns() + direct_cost_ns_ / 2;
     }
     log_stream_errors(slock);
@@ -491,8 +496,11 @@ void Cluster::on_datagram(const unsigned char* data, size_t len, const transport
     }
     if (h.cluster != cluster_id_) return reject(metrics_.rejected_cluster, "wrong cluster", from);
     if (h.sender == node_.id()) {
-        // Our own multicast, looped back; or another process with our id.
+        // Our own multicast, looped back (IP_MULTICAST_LOOP serves the
+        // members on this host, and us with them); or another process
+        // with our id.
         if (h.incarnation != incarnation_) metrics_.rejected_malformed++;
+        else metrics_.own_datagrams_in.fetch_add(1, std::memory_order_relaxed);
         return;
     }
     bool sequenced = h.flags & wire::kFlagSequenced;

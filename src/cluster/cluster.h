@@ -57,6 +57,7 @@ struct Metrics {
     std::atomic<uint64_t> rejected_auth{0}, rejected_replayed{0}, rejected_plaintext{0};
     std::atomic<uint64_t> reassembly_dropped{0}, send_queue_overflow{0}, stale_records{0};
     std::atomic<uint64_t> members_alive{0};
+    std::atomic<uint64_t> own_datagrams_in{0};  // our own multicast, looped back to us
     std::atomic<uint64_t> lag_samples{0}, lag_sum_ms{0}, lag_max_ms{0};
 };
 
@@ -169,12 +170,15 @@ public:
     transport::Udp& transport() { return udp_; }
     uint64_t incarnation() const { return incarnation_; }
     uint64_t last_seq() const { return next_seq_.load(std::memory_order_relaxed); }
+    // The packet_mtu in force: the setting, or the interface's when it is 0.
+    uint32_t packet_mtu() const { return packet_mtu_; }
 
     // Member changes, reported on the loop thread.
     std::function<void(const Member&, int event)> on_member;
 
 private:
     // sending
+    uint32_t packet_mtu_ = 1472;  // set by start(), before any send
     size_t payload_capacity() const;
     // Sequenced messages need send_mu_ held (and go to every member).
     void send_message(wire::Type type, bool sequenced, const std::string& payload,

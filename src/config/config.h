@@ -35,7 +35,7 @@ struct NodeSettings {
     int multicast_hops = 0;
     std::string peers;             // canonical "host:port,..."
     std::vector<Peer> peer_list;   // the same, split
-    uint32_t packet_mtu = 0;
+    uint32_t packet_mtu = 0;  // 0: the interface's (transport::Udp::interface_payload())
     std::string crypto_key_b64;            // validated; empty = no encryption
     std::vector<unsigned char> crypto_key;  // decoded: 32 bytes or empty
     std::vector<unsigned char> crypto_key_accept;  // decoded: 32 bytes or empty

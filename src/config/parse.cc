@@ -295,7 +295,8 @@ Status parse_number(const Setting& s, std::string_view text, std::string_view ke
             return invalid(s, key, text, origin,
                            !text.empty() && text.front() == '-' ? "negative" : "");
     }
-    if (v < s.min || v > s.max) return out_of_range(s, key, text, origin);
+    if ((v < s.min && !(v == 0 && s.check == Check::ZeroOrRange)) || v > s.max)
+        return out_of_range(s, key, text, origin);
     if (s.check == Check::PowerOfTwoOrZero && (v & (v - 1)) != 0)
         return invalid(s, key, text, origin, "not a power of two");
     out->num = v;
@@ -491,6 +492,8 @@ std::string describe_range(const Setting& s) {
         case Type::Size:
             if (s.check == Check::PowerOfTwoOrZero)
                 return "0 or a power of two in [1, " + format_num(s, s.max) + "]";
+            if (s.check == Check::ZeroOrRange)
+                return "0 or [" + format_num(s, s.min) + ", " + format_num(s, s.max) + "]";
             return "[" + format_num(s, s.min) + ", " + format_num(s, s.max) + "]";
         case Type::Enum: {
             std::string out;
@@ -512,6 +515,9 @@ std::string describe_expected(const Setting& s) {
         case Type::Int:
             if (s.check == Check::PowerOfTwoOrZero)
                 return "0 (automatic) or a power of two from 1 to " + format_num(s, s.max);
+            if (s.check == Check::ZeroOrRange)
+                return "0 (automatic) or an integer from " + format_num(s, s.min) + " to " +
+                       format_num(s, s.max);
             return "an integer from " + format_num(s, s.min) + " to " + format_num(s, s.max);
         case Type::Duration:
             return "a duration from " + format_num(s, s.min) + " to " + format_num(s, s.max) +

@@ -49,10 +49,12 @@ const Setting kSettings[] = {
     {"peers", Type::Peers, Scope::Node, "", 0, 0, {},
      "Unicast peers as host:port,host:port (IPv6 as [addr]:port), for networks without "
      "multicast. Empty means multicast only."},
-    {"packet_mtu", Type::Int, Scope::Node, "1472", 576, 65507, {},
-     "Largest UDP payload sent, in bytes; larger messages are fragmented. All members must "
-     "agree.",
-     false, nullptr, "MTU"},
+    {"packet_mtu", Type::Int, Scope::Node, "0", 576, 65507, {},
+     "Largest UDP payload sent, in bytes; larger messages are fragmented. 0 takes the MTU of "
+     "the interface that holds interface_addr, less the IP and UDP headers (1472 on Ethernet, "
+     "1452 with IPv6, 65507 on loopback), or 1472 (1452) when interface_addr is a wildcard. "
+     "Each member chooses its own; metrics show the one in force.",
+     false, nullptr, "MTU", Check::ZeroOrRange},
     {"crypto_key", Type::Key32, Scope::Node, "", 0, 0, {},
      "AES-256-GCM key: base64 of exactly 32 bytes (openssl rand -base64 32). Empty means "
      "no encryption. Never shown back: reads as \"(set)\" or \"\".",

@@ -27,7 +27,11 @@ enum class Scope {
 };
 
 // Extra rule beyond [min, max].
-enum class Check { None, PowerOfTwoOrZero };
+enum class Check {
+    None,
+    PowerOfTwoOrZero,
+    ZeroOrRange,  // 0 (automatic) or a value in [min, max]
+};
 
 struct EnumValue {
     const char* name;  // the first name of each value is its canonical spelling

@@ -461,11 +461,13 @@ void fill_cluster_metrics(cJSON* root, const cluster::Cluster& c) {
     if (!cJSON_AddStringToObject(o, "address", c.transport().local().to_string().c_str()))
         throw std::bad_alloc();
     num("members_alive", get(m.members_alive));
+    num("packet_mtu", c.packet_mtu());
     num("packets_out", t.packets_out);
     num("bytes_out", t.bytes_out);
     num("packets_in", t.packets_in);
     num("bytes_in", t.bytes_in);
     num("send_errors", t.send_errors);
+    num("own_datagrams_in", get(m.own_datagrams_in));
     num("records_sent", get(m.records_sent));
     num("records_sent_direct", get(m.records_sent_direct));
     num("records_received", get(m.records_received));

@@ -1,8 +1,13 @@
 #include "transport/udp.h"
 
 #include <arpa/inet.h>
+#include <ifaddrs.h>
+#include <net/if.h>
 #include <netdb.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -29,6 +34,65 @@ bool resolve(const std::string& host, uint16_t port, Address* out, std::string* 
 }
 
 int64_t now_ms(uv_loop_t* loop) { return static_cast<int64_t>(uv_now(loop)); }
+
+// libuv's recvmmsg slot size (UV__UDP_DGRAM_MAXSIZE): each datagram lands
+// at the start of a slot of this many bytes.
+constexpr size_t kRecvSlot = 64 * 1024;
+// Datagrams read per recvmmsg (libuv takes at most 20).
+constexpr size_t kRecvSlots = 16;
+
+socklen_t sockaddr_len(const Address& a) {
+    return a.ss.ss_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
+}
+
+// Whether `a` and `b` (same family) are one address, or in one subnet of
+// `mask` when it is given (127.0.0.0/8 on lo holds every 127.x.y.z).
+bool same_address(const sockaddr* a, const sockaddr* b, const sockaddr* mask) {
+    if (a->sa_family == AF_INET) {
+        uint32_t x = reinterpret_cast<const sockaddr_in*>(a)->sin_addr.s_addr;
+        uint32_t y = reinterpret_cast<const sockaddr_in*>(b)->sin_addr.s_addr;
+        uint32_t m = mask ? reinterpret_cast<const sockaddr_in*>(mask)->sin_addr.s_addr : ~0u;
+        return (x & m) == (y & m);
+    }
+    const unsigned char* x = reinterpret_cast<const sockaddr_in6*>(a)->sin6_addr.s6_addr;
+    const unsigned char* y = reinterpret_cast<const sockaddr_in6*>(b)->sin6_addr.s6_addr;
+    const unsigned char* m = mask ? reinterpret_cast<const sockaddr_in6*>(mask)->sin6_addr.s6_addr : nullptr;
+    for (int i = 0; i < 16; ++i)
+        if ((x[i] & (m ? m[i] : 0xff)) != (y[i] & (m ? m[i] : 0xff))) return false;
+    return true;
+}
+
+// The MTU of the interface that holds `local`'s address (exactly, else by
+// subnet), or 0 when there is none: a wildcard, or an address that is gone.
+int interface_mtu(const Address& local) {
+    const sockaddr* want = local.sa();
+    if (want->sa_family != AF_INET && want->sa_family != AF_INET6) return 0;
+    ifaddrs* list = nullptr;
+    if (getifaddrs(&list) != 0) return 0;
+    std::string exact, subnet;
+    for (const ifaddrs* i = list; i; i = i->ifa_next) {
+        if (!i->ifa_addr || i->ifa_addr->sa_family != want->sa_family) continue;
+        if (exact.empty() && same_address(i->ifa_addr, want, nullptr)) exact = i->ifa_name;
+        if (subnet.empty() && i->ifa_netmask && same_address(i->ifa_addr, want, i->ifa_netmask))
+            subnet = i->ifa_name;
+    }
+    freeifaddrs(list);
+    const std::string& name = exact.empty() ? subnet : exact;
+    if (name.empty() || name.size() >= IFNAMSIZ) return 0;
+    ifreq ifr{};
+    std::memcpy(ifr.ifr_name, name.c_str(), name.size());
+    int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return 0;
+    int mtu = ::ioctl(fd, SIOCGIFMTU, &ifr) == 0 ? ifr.ifr_mtu : 0;
+    ::close(fd);
+    return mtu;
+}
+
+bool is_wildcard(const Address& a) {
+    if (a.ss.ss_family == AF_INET)
+        return reinterpret_cast<const sockaddr_in*>(&a.ss)->sin_addr.s_addr == htonl(INADDR_ANY);
+    return IN6_IS_ADDR_UNSPECIFIED(&reinterpret_cast<const sockaddr_in6*>(&a.ss)->sin6_addr);
+}
 
 }  // namespace
 
@@ -79,7 +143,8 @@ Status Udp::open(uv_loop_t* loop, const config::NodeSettings& st, std::string_vi
     on_receive_ = std::move(on_receive);
     if (mode == "none") return Status::Ok();
     multicast_ = mode == "multicast";
-    rx_buf_.resize(65536);
+    rx_len_ = kRecvSlot * kRecvSlots;
+    rx_buf_.reset(new char[rx_len_]);
 
     drop_.store(st.fault_drop, std::memory_order_relaxed);
     drop_recv_.store(st.fault_drop_recv, std::memory_order_relaxed);
@@ -95,7 +160,9 @@ Status Udp::open(uv_loop_t* loop, const config::NodeSettings& st, std::string_vi
         return Error(MCCACHE_ECONFIG, "interface: " + why);
 
     int rc;
-    if ((rc = uv_udp_init(loop, &unicast_)) != 0) return Error(MCCACHE_EIO, uv_error("udp init", rc));
+    // Several datagrams per system call when a burst is waiting.
+    if ((rc = uv_udp_init_ex(loop, &unicast_, AF_UNSPEC | UV_UDP_RECVMMSG)) != 0)
+        return Error(MCCACHE_EIO, uv_error("udp init", rc));
     unicast_.data = this;
     enabled_ = true;  // from here on close() must run
     if ((rc = uv_udp_bind(&unicast_, iface.sa(), 0)) != 0)
@@ -106,6 +173,13 @@ Status Udp::open(uv_loop_t* loop, const config::NodeSettings& st, std::string_vi
     if ((rc = uv_fileno(reinterpret_cast<uv_handle_t*>(&unicast_), &fd)) != 0)
         return Error(MCCACHE_EIO, uv_error("udp fileno", rc));
     fd_ = fd;
+    {
+        const bool v6 = local_.ss.ss_family == AF_INET6;
+        const int headers = (v6 ? 40 : 20) + 8;
+        const int mtu = is_wildcard(local_) ? 0 : interface_mtu(local_);
+        interface_payload_ = mtu > headers ? static_cast<uint32_t>(std::clamp(mtu - headers, 576, 65507))
+                                           : (v6 ? 1452u : 1472u);
+    }
     // Bursts of repairs arrive faster than one loop turn drains them.
     int size = 4 << 20;
     uv_recv_buffer_size(reinterpret_cast<uv_handle_t*>(&unicast_), &size);
@@ -119,7 +193,8 @@ Status Udp::open(uv_loop_t* loop, const config::NodeSettings& st, std::string_vi
             (rc = uv_udp_set_multicast_loop(&unicast_, 1)) != 0 ||
             (rc = uv_udp_set_multicast_ttl(&unicast_, st.multicast_hops)) != 0)
             return Error(MCCACHE_EIO, uv_error(("multicast options on " + st.interface_addr).c_str(), rc));
-        if ((rc = uv_udp_init(loop, &group_)) != 0) return Error(MCCACHE_EIO, uv_error("udp init", rc));
+        if ((rc = uv_udp_init_ex(loop, &group_, AF_UNSPEC | UV_UDP_RECVMMSG)) != 0)
+            return Error(MCCACHE_EIO, uv_error("udp init", rc));
         group_.data = this;
         has_group_socket_ = true;
         // Bound to the group address itself, so only this group's traffic
@@ -163,6 +238,9 @@ void Udp::close() {
     }
     if (delay_timer_open_) uv_close(reinterpret_cast<uv_handle_t*>(&delay_timer_), nullptr);
     while (!delayed_.empty()) delayed_.pop();
+    batching_ = false;
+    batch_.clear();
+    batch_bytes_.clear();
 }
 
 void Udp::send_all(std::string_view datagram) {
@@ -198,7 +276,7 @@ bool Udp::chance(const std::atomic<int>& percent) {
 }
 
 int Udp::send_now(const Address& to, std::string_view datagram) {
-    socklen_t len = to.ss.ss_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
+    socklen_t len = sockaddr_len(to);
     for (;;) {
         ssize_t n = ::sendto(fd_, datagram.data(), datagram.size(), MSG_DONTWAIT, to.sa(), len);
         if (n >= 0) break;
@@ -275,6 +353,57 @@ struct SendReq {
 }  // namespace
 
 void Udp::send_raw(const Address& to, std::string_view datagram) {
+    // Batched only while libuv holds nothing of ours: a batch must not
+    // overtake what waits in its queue.
+    if (batching_ && queued_.load(std::memory_order_relaxed) == 0) {
+        batch_.push_back(Pending{to, batch_bytes_.size(), datagram.size()});
+        batch_bytes_.append(datagram);
+        if (batch_.size() == kBatchMax) send_batch();
+        return;
+    }
+    send_one(to, datagram);
+}
+
+void Udp::end_batch() {
+    if (!batch_.empty()) send_batch();
+    batching_ = false;
+}
+
+void Udp::send_batch() {
+    const size_t n = batch_.size();
+    mmsghdr msgs[kBatchMax];
+    iovec iov[kBatchMax];
+    for (size_t i = 0; i < n; ++i) {
+        iov[i].iov_base = batch_bytes_.data() + batch_[i].offset;
+        iov[i].iov_len = batch_[i].len;
+        msgs[i] = mmsghdr{};
+        msgs[i].msg_hdr.msg_name = &batch_[i].to.ss;
+        msgs[i].msg_hdr.msg_namelen = sockaddr_len(batch_[i].to);
+        msgs[i].msg_hdr.msg_iov = &iov[i];
+        msgs[i].msg_hdr.msg_iovlen = 1;
+    }
+    size_t done = 0;
+    while (done < n) {
+        int rc = ::sendmmsg(fd_, msgs + done, static_cast<unsigned>(n - done), MSG_DONTWAIT);
+        if (rc > 0) {
+            for (size_t i = done; i < done + static_cast<size_t>(rc); ++i) {
+                counters_.packets_out++;
+                counters_.bytes_out += batch_[i].len;
+            }
+            done += static_cast<size_t>(rc);
+        } else if (rc < 0 && errno == EINTR) {
+            continue;
+        } else {
+            break;  // EAGAIN or an error at msgs[done]: the one-by-one path decides
+        }
+    }
+    for (; done < n; ++done)
+        send_one(batch_[done].to, std::string_view(batch_bytes_.data() + batch_[done].offset, batch_[done].len));
+    batch_.clear();
+    batch_bytes_.clear();
+}
+
+void Udp::send_one(const Address& to, std::string_view datagram) {
     uv_buf_t buf = uv_buf_init(const_cast<char*>(datagram.data()),
                                static_cast<unsigned>(datagram.size()));
     int rc = uv_udp_try_send(&unicast_, &buf, 1, to.sa());
@@ -313,15 +442,17 @@ void Udp::send_raw(const Address& to, std::string_view datagram) {
 
 void Udp::on_alloc(uv_handle_t* h, size_t, uv_buf_t* buf) {
     auto* self = static_cast<Udp*>(h->data);
-    // One buffer serves every read: on_recv consumes it before returning.
-    *buf = uv_buf_init(self->rx_buf_.data(), static_cast<unsigned>(self->rx_buf_.size()));
+    // One buffer serves every read: on_recv consumes each datagram before
+    // returning, and libuv reads into it again only after the last one.
+    *buf = uv_buf_init(self->rx_buf_.get(), static_cast<unsigned>(self->rx_len_));
 }
 
 void Udp::on_recv(uv_udp_t* h, ssize_t n, const uv_buf_t* buf, const sockaddr* addr, unsigned flags) {
     auto* self = static_cast<Udp*>(h->data);
     // n == 0 with an address is an empty datagram: passed on, so that it is
     // counted as malformed like any other runt. (Without an address it only
-    // means the socket had nothing more to read.)
+    // means the socket had nothing more to read, or with UV_UDP_MMSG_FREE
+    // that a recvmmsg batch is done: the buffer is ours to keep.)
     if (n < 0 || !addr || !self->enabled_) return;
     if (flags & UV_UDP_PARTIAL) {  // larger than any valid datagram
         self->counters_.oversize_in++;

@@ -16,6 +16,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <queue>
 #include <random>
@@ -83,6 +84,16 @@ public:
     // loop (send_all_from), in order.
     bool send_all_direct(std::string_view datagram, size_t* next);
 
+    // Loop thread. Between begin_batch() and end_batch(), datagrams that
+    // would go out at once (no fault delays them, libuv holds nothing of
+    // ours) are gathered and leave in sendmmsg calls: one system call for up
+    // to kBatchMax datagrams, in order. A batch also leaves when full.
+    // Whatever the socket refuses goes the usual way (queued in libuv on
+    // EAGAIN), still in order. The caller holds whatever keeps direct
+    // senders out until end_batch() (Cluster's send_mu_).
+    void begin_batch() { batching_ = enabled_; }
+    void end_batch();
+
     // Tests only: change the drop rates while running (loop thread).
     void set_faults(int drop, int drop_recv) {
         drop_.store(drop, std::memory_order_relaxed);
@@ -90,6 +101,12 @@ public:
     }
 
     bool enabled() const { return enabled_; }
+    // The largest UDP payload the interface holding the bound address
+    // carries without IP fragmentation: its MTU less the IP and UDP
+    // headers, at most 65507. 1472 (IPv4) or 1452 (IPv6), Ethernet's, when
+    // the address is a wildcard or its interface cannot be found. Set by
+    // open().
+    uint32_t interface_payload() const { return interface_payload_; }
     const Address& local() const { return local_; }
     const Counters& counters() const { return counters_; }
     uint64_t fault_seed() const { return seed_; }
@@ -106,6 +123,8 @@ private:
     };
 
     void send_raw(const Address& to, std::string_view datagram);
+    void send_one(const Address& to, std::string_view datagram);  // send_raw, never batched
+    void send_batch();
     void send_faulty(const Address& to, std::string_view datagram);
     int send_now(const Address& to, std::string_view datagram);  // 0 or -errno
     bool chance(const std::atomic<int>& percent);
@@ -119,6 +138,7 @@ private:
     bool enabled_ = false;
     bool multicast_ = false;
     bool has_group_socket_ = false;
+    uint32_t interface_payload_ = 1472;
     uv_udp_t unicast_{};
     int fd_ = -1;  // unicast_'s, for direct sends
     // Our datagrams waiting in libuv's send queue (loop thread adds, the
@@ -131,7 +151,19 @@ private:
     Address group_addr_;
     std::vector<Address> peers_;
     Receive on_receive_;
-    std::vector<char> rx_buf_;
+    // recvmmsg: libuv cuts this into 64 KiB slots, one datagram each.
+    // Uninitialised, so only the pages datagrams touch are ever resident.
+    std::unique_ptr<char[]> rx_buf_;
+    size_t rx_len_ = 0;
+    // sendmmsg batch (loop thread): the bytes, copied, and where each goes.
+    static constexpr size_t kBatchMax = 64;
+    struct Pending {
+        Address to;
+        size_t offset, len;
+    };
+    bool batching_ = false;
+    std::string batch_bytes_;
+    std::vector<Pending> batch_;
     Counters counters_;
 
     // Fault rates (percent), read by direct senders too.

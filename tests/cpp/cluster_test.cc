@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <functional>
@@ -190,6 +191,9 @@ TEST_F(Cluster, ReplicatesPutDeleteAndClearOverMulticast) {
     EXPECT_EQ(mccache_clear(nodes[1].cache), MCCACHE_OK);
     ASSERT_TRUE(wait_until([&] { return len(nodes[0]) == 0 && len(nodes[2]) == 0; }));
     EXPECT_TRUE(converged());
+    // The loop-back of our own multicast is recognised and set aside.
+    EXPECT_GT(counter(nodes[0], "own_datagrams_in"), 0u);
+    EXPECT_EQ(counter(nodes[0], "malformed"), 0u);
 }
 
 TEST_F(Cluster, ReplicatesOverUnicastPeers) {
@@ -330,6 +334,28 @@ TEST_F(Cluster, MembersWithDifferentMtusExchangeFragmentedValues) {
                 if (get(node, "from-" + std::to_string(n)) != values[n]) return false;
         return true;
     }));
+}
+
+TEST_F(Cluster, PacketMtuZeroTakesTheInterfacesMtu) {
+    // interface_addr is 127.0.0.1, on lo: its MTU less 28 bytes of IPv4 and
+    // UDP headers, at most 65507. A set value is taken as it is.
+    FILE* f = std::fopen("/sys/class/net/lo/mtu", "r");
+    ASSERT_NE(f, nullptr);
+    long lo_mtu = 0;
+    ASSERT_EQ(std::fscanf(f, "%ld", &lo_mtu), 1);
+    std::fclose(f);
+    Node a = open();
+    Node b = open({{"packet_mtu", "1472"}});
+    wait_for_members(1);
+    EXPECT_EQ(counter(a, "packet_mtu"), static_cast<uint64_t>(std::min(lo_mtu - 28, 65507L)));
+    EXPECT_EQ(counter(b, "packet_mtu"), 1472u);
+    // A value between the two MTUs travels whole from a and in fragments from b.
+    std::string v(20000, 'm');
+    put(a, "from-a", v);
+    put(b, "from-b", v);
+    ASSERT_TRUE(wait_until([&] { return get(b, "from-a") == v && get(a, "from-b") == v; }));
+    EXPECT_EQ(counter(a, "fragments_sent"), 0u);
+    EXPECT_GT(counter(b, "fragments_sent"), 0u);
 }
 
 TEST_F(Cluster, ConvergesUnderLossDuplicationAndReordering) {

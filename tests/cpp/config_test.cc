@@ -300,10 +300,13 @@ TEST(Config, BadValuesNameKeySourceAndRange) {
         EXPECT_EQ(st.code, MCCACHE_ECONFIG) << key << "=" << value;
         return st.message;
     };
-    EXPECT_EQ(err("packet_mtu", "70000"), "packet_mtu: value 70000 from api is out of range [576, 65507]");
-    EXPECT_EQ(err("packet_mtu", "575"), "packet_mtu: value 575 from api is out of range [576, 65507]");
+    EXPECT_EQ(err("packet_mtu", "70000"), "packet_mtu: value 70000 from api is out of range 0 or [576, 65507]");
+    EXPECT_EQ(err("packet_mtu", "575"), "packet_mtu: value 575 from api is out of range 0 or [576, 65507]");
     EXPECT_EQ(err("packet_mtu", "99999999999999999999999"),
-              "packet_mtu: value 99999999999999999999999 from api is out of range [576, 65507]");
+              "packet_mtu: value 99999999999999999999999 from api is out of range 0 or [576, 65507]");
+    // 0 is the one value below the range: the interface's MTU.
+    EXPECT_TRUE(c.set("packet_mtu", "0", Source::Api, "").ok());
+    EXPECT_EQ(err("packet_mtu", "1"), "packet_mtu: value 1 from api is out of range 0 or [576, 65507]");
     EXPECT_EQ(err("cache_ttl", "abc"),
               "cache_ttl: invalid value \"abc\" from api: expected a duration from 0 to 3650d "
               "(e.g. 300, 30s, 5m)");
@@ -732,13 +735,13 @@ TEST(EnvLoad, ErrorsNameTheVariableAndChangeNothing) {
     Status st = c.load_env(env.get());
     EXPECT_EQ(st.code, MCCACHE_ECONFIG);
     EXPECT_EQ(st.message,
-              "packet_mtu: value 70000 from env:MCCACHE_PACKET_MTU is out of range [576, 65507] "
+              "packet_mtu: value 70000 from env:MCCACHE_PACKET_MTU is out of range 0 or [576, 65507] "
               "(and 1 more invalid variables)");
     EXPECT_EQ(text_of(c, "cache_ttl"), "1h");
 
     Env alias{"MCCACHE_MTU=1"};
     st = c.load_env(alias.get());
-    EXPECT_EQ(st.message, "packet_mtu: value 1 from env:MCCACHE_MTU is out of range [576, 65507]");
+    EXPECT_EQ(st.message, "packet_mtu: value 1 from env:MCCACHE_MTU is out of range 0 or [576, 65507]");
     EXPECT_EQ(c.load_env(nullptr).code, MCCACHE_EINVAL);
 
     Env empty{"MCCACHE_CACHE_MAX="};
@@ -762,7 +765,7 @@ TEST(Resolve, DefaultsTyped) {
     EXPECT_EQ(n.multicast_hops, 1);
     EXPECT_EQ(n.peers, "");
     EXPECT_TRUE(n.peer_list.empty());
-    EXPECT_EQ(n.packet_mtu, 1472u);
+    EXPECT_EQ(n.packet_mtu, 0u);  // the interface's
     EXPECT_EQ(n.crypto_key_b64, "");
     EXPECT_TRUE(n.crypto_key.empty());
     EXPECT_EQ(n.pulse_ms, 30'000);

@@ -99,6 +99,9 @@ def launch(args, run_dir, cluster, seed, times):
         f"fault_drop={args.drop}", f"fault_drop_recv={args.drop_recv}",
         f"fault_duplicate={args.duplicate}", f"fault_delay={args.delay}",
         f"fault_delay_max={args.delay_max}",
+        # Ethernet's MTU, as between hosts: loopback's (65507 by default)
+        # would carry the 5-50 KiB values whole, and this run fragments them.
+        "packet_mtu=1472",
     ] + args.set
     procs = []
     for i in range(args.nodes):
