@@ -941,6 +941,10 @@ typedef void (*mccache_reply_cb)(uint64_t member_id, const char *json, void *opa
  *
  * @p cb runs once per answer, then once more with member 0 when every live
  * member has answered or @p timeout_ms has passed; then @p opaque_free runs.
+ * The request goes to the group (or every peer); a live member whose answer
+ * has not arrived is asked again by unicast, after `heartbeat_interval` (at
+ * least 100 ms) and then at doubling intervals until the timeout, so a lost
+ * request or reply costs time, not the answer (metric `queries_resent`).
  * @param node The node.
  * @param kind A #mccache_query_kind.
  * @param cache For checksums: one cache's name, or NULL for every cache.

@@ -58,6 +58,7 @@ struct Metrics {
     std::atomic<uint64_t> reassembly_dropped{0}, send_queue_overflow{0}, stale_records{0};
     std::atomic<uint64_t> members_alive{0};
     std::atomic<uint64_t> own_datagrams_in{0};  // our own multicast, looped back to us
+    std::atomic<uint64_t> queries_resent{0};    // requests sent again to a silent member
     std::atomic<uint64_t> lag_samples{0}, lag_sum_ms{0}, lag_max_ms{0};
 };
 
@@ -121,6 +122,11 @@ struct PendingQuery {
     std::function<void(uint64_t member, const std::string& json)> on_reply;  // loop thread
     std::function<void()> on_done;                                          // loop thread
     std::set<uint64_t> answered;
+    // A lost request or reply is asked for again, by unicast to each live
+    // member that has not answered, at doubling intervals until the deadline.
+    std::string request;  // the encoded Query payload
+    int64_t resend_ms = 0;
+    int64_t resend_interval_ms = 0;
 };
 
 class Cluster {

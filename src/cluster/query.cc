@@ -1,5 +1,6 @@
 // Cluster-wide requests: every member answers with its metrics or its
 // checksums, and the answers reach the caller (McCache only logged them).
+#include <algorithm>
 #include <cinttypes>
 #include <random>
 
@@ -24,17 +25,22 @@ uint64_t Cluster::start_query(wire::QueryKind kind, std::string cache, int64_t t
         on_done();
         return id;
     }
+    wire::Query msg;
+    msg.request_id = id;
+    msg.kind = kind;
+    msg.cache = cache;
     PendingQuery q;
     q.kind = kind;
     q.deadline_ms = now() + timeout_ms;
     q.on_reply = std::move(on_reply);
     q.on_done = std::move(on_done);
+    q.request = wire::encode_query(msg);
+    // The first resend after a heartbeat interval or two (answers take a
+    // loop turn and a datagram each way), then twice as long each time.
+    q.resend_interval_ms = std::max<int64_t>(node_.settings().heartbeat_ms, 100);
+    q.resend_ms = now() + q.resend_interval_ms;
+    send_message(wire::Type::Query, false, q.request, nullptr);
     queries_.emplace(id, std::move(q));
-    wire::Query msg;
-    msg.request_id = id;
-    msg.kind = kind;
-    msg.cache = cache;
-    send_message(wire::Type::Query, false, wire::encode_query(msg), nullptr);
     return id;
 }
 
@@ -74,13 +80,25 @@ void Cluster::on_query_reply(Member& m, std::string_view payload) {
 
 void Cluster::expire_queries(int64_t t) {
     for (auto it = queries_.begin(); it != queries_.end();) {
-        if (t >= it->second.deadline_ms) {
-            auto done = std::move(it->second.on_done);
+        PendingQuery& q = it->second;
+        if (t >= q.deadline_ms) {
+            auto done = std::move(q.on_done);
             it = queries_.erase(it);
             done();
-        } else {
-            ++it;
+            continue;
         }
+        if (t >= q.resend_ms) {
+            // A member answers every copy it receives (its earlier reply
+            // may be the one that was lost); `answered` keeps one per member.
+            for (auto& [id, m] : members_)
+                if (m.state == MemberState::Alive && !q.answered.count(id)) {
+                    send_message(wire::Type::Query, false, q.request, &m.addr);
+                    metrics_.queries_resent.fetch_add(1, std::memory_order_relaxed);
+                }
+            q.resend_interval_ms *= 2;
+            q.resend_ms = t + q.resend_interval_ms;
+        }
+        ++it;
     }
 }
 

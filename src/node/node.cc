@@ -468,6 +468,7 @@ void fill_cluster_metrics(cJSON* root, const cluster::Cluster& c) {
     num("bytes_in", t.bytes_in);
     num("send_errors", t.send_errors);
     num("own_datagrams_in", get(m.own_datagrams_in));
+    num("queries_resent", get(m.queries_resent));
     num("records_sent", get(m.records_sent));
     num("records_sent_direct", get(m.records_sent_direct));
     num("records_received", get(m.records_received));

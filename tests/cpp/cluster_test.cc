@@ -556,6 +556,41 @@ TEST_F(Cluster, CollectsEveryMembersChecksums) {
     EXPECT_EQ(r.members.size(), 3u);
 }
 
+TEST_F(Cluster, ARequestLostOnTheWayIsSentAgain) {
+    open_n(3);
+    struct Replies {
+        std::mutex mu;
+        std::set<uint64_t> members;
+        bool done = false;
+    } r;
+    // Node 2 hears nothing while the request goes out: its answer can only
+    // come from a resend, once it hears again.
+    set_faults(nodes[2], 0, 100);
+    ASSERT_EQ(mccache_cluster_request(
+                  nodes[0].node, MCCACHE_QUERY_CHECKSUMS, "c", 10000,
+                  [](uint64_t member, const char*, void* o) {
+                      auto* r = static_cast<Replies*>(o);
+                      std::lock_guard<std::mutex> lock(r->mu);
+                      if (member == 0) r->done = true;
+                      else r->members.insert(member);
+                  },
+                  &r, nullptr),
+              MCCACHE_OK);
+    ASSERT_TRUE(wait_until([&] { return counter(nodes[0], "queries_resent") >= 1; }));
+    {
+        std::lock_guard<std::mutex> lock(r.mu);
+        EXPECT_FALSE(r.done);
+        EXPECT_EQ(r.members.size(), 2u);  // node 0 itself and node 1
+    }
+    set_faults(nodes[2], 0, 0);
+    ASSERT_TRUE(wait_until([&] {
+        std::lock_guard<std::mutex> lock(r.mu);
+        return r.done;
+    }));
+    std::lock_guard<std::mutex> lock(r.mu);
+    EXPECT_EQ(r.members.size(), 3u);  // done early: every live member answered
+}
+
 TEST_F(Cluster, RemoteChangesAndMembershipReachCallbacks) {
     struct Seen {
         std::mutex mu;
