@@ -293,6 +293,7 @@ struct Counters {
     double nacks_sent = 0, retransmits = 0, gaps = 0;
     double members_alive = 0, ae_rounds = 0, ae_keys_repaired = 0;
     double packet_mtu = 0;  // in force
+    double members_down = 0;  // a member declared down (silent for member_timeout)
 };
 
 Counters read_counters(const Node& n) {
@@ -316,6 +317,7 @@ Counters read_counters(const Node& n) {
     k.gaps = num("gaps_unrepairable");
     k.members_alive = num("members_alive");
     k.packet_mtu = num("packet_mtu");
+    k.members_down = num("members_down");
     k.ae_rounds = num("ae_rounds");
     k.ae_keys_repaired = num("ae_keys_repaired");
     cJSON_Delete(root);
@@ -540,6 +542,7 @@ Counters delta(const Counters& x, const Counters& y) {
     d.gaps = y.gaps - x.gaps;
     d.ae_rounds = y.ae_rounds - x.ae_rounds;
     d.ae_keys_repaired = y.ae_keys_repaired - x.ae_keys_repaired;
+    d.members_down = y.members_down - x.members_down;
     return d;
 }
 
@@ -827,13 +830,13 @@ void print_throughput(const std::vector<ThroughputRow>& tput, const Options& opt
     std::printf("- Keeps up (paced runs): applied/s on B ≥ 98 %% of offered, no send_queue_overflow, no unrepairable gap.\n");
     std::printf("- ≥ 200 k/s: max runs, applied/s on B ≥ 200 k; paced runs, keeps up at ≥ 200 k/s offered.\n");
     std::printf("- applied/s counts every record B applied, anti-entropy repairs included.\n\n");
-    std::printf("| transport | datagrams | value | offered | puts/s on A | sent/s by A | applied/s on B | ≥ 200 k/s | keeps up | records/datagram | sent directly | max backlog | backlog at stop | drain ms | send_queue_overflow | nacks | retransmits | gaps_unrepairable | AE rounds | AE keys repaired | converged after sync |\n");
-    std::printf("|---|---|---|---|---:|---:|---:|:-:|:-:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
+    std::printf("| transport | datagrams | value | offered | puts/s on A | sent/s by A | applied/s on B | ≥ 200 k/s | keeps up | records/datagram | sent directly | max backlog | backlog at stop | drain ms | send_queue_overflow | nacks | retransmits | gaps_unrepairable | AE rounds | AE keys repaired | members down | converged after sync |\n");
+    std::printf("|---|---|---|---|---:|---:|---:|:-:|:-:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
     for (auto& row : tput) {
         const Throughput& t = row.t;
         bool keeps_up = t.applied_per_s >= 0.98 * row.rate && t.a.overflow == 0 && t.b.gaps == 0;
         bool meets = row.rate > 0 ? keeps_up && row.rate >= 200000 : t.applied_per_s >= 200000;
-        std::printf("| %s | %s | %zu B | %s | %s | %s | %s | %s | %s | %.1f | %.0f %% | %.0f | %.0f | %.0f | %.0f | %.0f | %.0f | %.0f | %.0f | %.0f | %s |\n",
+        std::printf("| %s | %s | %zu B | %s | %s | %s | %s | %s | %s | %.1f | %.0f %% | %.0f | %.0f | %.0f | %.0f | %.0f | %.0f | %.0f | %.0f | %.0f | %.0f | %s |\n",
                     row.transport, row.sealed ? "sealed" : "plain", row.value, row.rate > 0 ? (rate(row.rate) + "/s").c_str() : "max",
                     rate(t.puts_per_s).c_str(), rate(t.sent_per_s).c_str(),
                     rate(t.applied_per_s).c_str(), meets ? "yes" : "**no**",
@@ -842,7 +845,7 @@ void print_throughput(const std::vector<ThroughputRow>& tput, const Options& opt
                     t.a.records_sent > 0 ? 100 * t.a.records_sent_direct / t.a.records_sent : 0.0,
                     t.max_backlog, t.backlog_at_stop, t.drain_ms, t.a.overflow,
                     t.b.nacks_sent, t.a.retransmits, t.b.gaps, t.a.ae_rounds + t.b.ae_rounds,
-                    t.a.ae_keys_repaired + t.b.ae_keys_repaired,
+                    t.a.ae_keys_repaired + t.b.ae_keys_repaired, t.a.members_down + t.b.members_down,
                     t.converge_ms < 0 ? "**no** (30 s)" : ("yes, " + fmt(t.converge_ms, "%.0f") + " ms").c_str());
     }
     std::printf("\nCPU time per mutation (µs) until the drain ends (anti-entropy work included, when a run overflowed), and each thread's busy share of the write window:\n\n");

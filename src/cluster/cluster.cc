@@ -1019,6 +1019,7 @@ void Cluster::report(const Member& m, int event) {
     for (auto& [id, mm] : members_)
         if (mm.state == MemberState::Alive) ++alive;
     metrics_.members_alive.store(alive, std::memory_order_relaxed);
+    if (event >= 1 && event <= 5) metrics_.member_events[event - 1].fetch_add(1, std::memory_order_relaxed);
     if (on_member) on_member(m, event);
 }
 

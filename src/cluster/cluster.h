@@ -59,6 +59,8 @@ struct Metrics {
     std::atomic<uint64_t> members_alive{0};
     std::atomic<uint64_t> own_datagrams_in{0};  // our own multicast, looped back to us
     std::atomic<uint64_t> queries_resent{0};    // requests sent again to a silent member
+    // Membership changes by kind: joined, left, down, recovered, restarted.
+    std::atomic<uint64_t> member_events[5] = {};
     std::atomic<uint64_t> lag_samples{0}, lag_sum_ms{0}, lag_max_ms{0};
 };
 

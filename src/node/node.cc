@@ -461,6 +461,11 @@ void fill_cluster_metrics(cJSON* root, const cluster::Cluster& c) {
     if (!cJSON_AddStringToObject(o, "address", c.transport().local().to_string().c_str()))
         throw std::bad_alloc();
     num("members_alive", get(m.members_alive));
+    num("members_joined", get(m.member_events[0]));
+    num("members_left", get(m.member_events[1]));
+    num("members_down", get(m.member_events[2]));
+    num("members_recovered", get(m.member_events[3]));
+    num("members_restarted", get(m.member_events[4]));
     num("packet_mtu", c.packet_mtu());
     num("packets_out", t.packets_out);
     num("bytes_out", t.bytes_out);

@@ -634,6 +634,10 @@ TEST_F(Cluster, RemoteChangesAndMembershipReachCallbacks) {
     }));
     std::lock_guard<std::mutex> lock(seen.mu);
     EXPECT_EQ(seen.member_events.front(), MCCACHE_MEMBER_JOINED);
+    // The same changes, counted in the metrics.
+    EXPECT_EQ(counter(nodes[0], "members_joined"), 1u);
+    EXPECT_EQ(counter(nodes[0], "members_left"), 1u);
+    EXPECT_EQ(counter(nodes[0], "members_down"), 0u);
 }
 
 TEST_F(Cluster, AntiEntropyRepairsAMemberThatMissedWritesAndReportsIt) {
