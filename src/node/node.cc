@@ -472,6 +472,8 @@ void fill_cluster_metrics(cJSON* root, const cluster::Cluster& c) {
     num("packets_in", t.packets_in);
     num("bytes_in", t.bytes_in);
     num("send_errors", t.send_errors);
+    num("gso_sends", t.gso_sends);
+    num("gso_refused", t.gso_refused);
     num("own_datagrams_in", get(m.own_datagrams_in));
     num("queries_resent", get(m.queries_resent));
     num("records_sent", get(m.records_sent));

@@ -4,6 +4,7 @@
 #include <ifaddrs.h>
 #include <net/if.h>
 #include <netdb.h>
+#include <netinet/udp.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
 
@@ -370,35 +371,93 @@ void Udp::end_batch() {
 }
 
 void Udp::send_batch() {
+    // One message per run of datagrams to one destination: with UDP GSO
+    // (UDP_SEGMENT) a run of equal-size datagrams (the last may be
+    // shorter) goes down the stack as one buffer and is cut into datagrams
+    // at the device or, on loopback, at the receiving socket; without it a
+    // run is one datagram. Each destination still gets its datagrams in
+    // order; the order across destinations does not matter.
     const size_t n = batch_.size();
+    size_t order[kBatchMax];  // batch_ indices, grouped by destination, stable
+    size_t placed = 0;
+    bool taken[kBatchMax] = {};
+    for (size_t i = 0; i < n; ++i) {
+        if (taken[i]) continue;
+        for (size_t j = i; j < n; ++j)
+            if (!taken[j] && batch_[j].to == batch_[i].to) {
+                taken[j] = true;
+                order[placed++] = j;
+            }
+    }
     mmsghdr msgs[kBatchMax];
     iovec iov[kBatchMax];
-    for (size_t i = 0; i < n; ++i) {
-        iov[i].iov_base = batch_bytes_.data() + batch_[i].offset;
-        iov[i].iov_len = batch_[i].len;
-        msgs[i] = mmsghdr{};
-        msgs[i].msg_hdr.msg_name = &batch_[i].to.ss;
-        msgs[i].msg_hdr.msg_namelen = sockaddr_len(batch_[i].to);
-        msgs[i].msg_hdr.msg_iov = &iov[i];
-        msgs[i].msg_hdr.msg_iovlen = 1;
+    size_t first[kBatchMax + 1];  // msg k covers order[first[k] .. first[k + 1])
+    alignas(cmsghdr) char control[kBatchMax][CMSG_SPACE(sizeof(uint16_t))];
+    size_t count = 0;
+    for (size_t at = 0; at < n;) {
+        const Pending& head = batch_[order[at]];
+        size_t end = at + 1, bytes = head.len;
+        if (gso_) {
+            // Equal sizes, and a shorter one may close the run.
+            while (end < n && batch_[order[end]].to == head.to && end - at < kGsoMaxSegments &&
+                   bytes + batch_[order[end]].len <= kGsoMaxBytes &&
+                   batch_[order[end]].len <= head.len && batch_[order[end - 1]].len == head.len) {
+                bytes += batch_[order[end]].len;
+                ++end;
+            }
+        }
+        for (size_t k = at; k < end; ++k) {
+            iov[k].iov_base = batch_bytes_.data() + batch_[order[k]].offset;
+            iov[k].iov_len = batch_[order[k]].len;
+        }
+        mmsghdr& m = msgs[count];
+        m = mmsghdr{};
+        m.msg_hdr.msg_name = const_cast<sockaddr_storage*>(&head.to.ss);
+        m.msg_hdr.msg_namelen = sockaddr_len(head.to);
+        m.msg_hdr.msg_iov = &iov[at];
+        m.msg_hdr.msg_iovlen = end - at;
+        if (end - at > 1) {
+            m.msg_hdr.msg_control = control[count];
+            m.msg_hdr.msg_controllen = sizeof control[count];
+            cmsghdr* c = CMSG_FIRSTHDR(&m.msg_hdr);
+            c->cmsg_level = SOL_UDP;
+            c->cmsg_type = UDP_SEGMENT;
+            c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+            const uint16_t size = static_cast<uint16_t>(head.len);
+            std::memcpy(CMSG_DATA(c), &size, sizeof size);
+        }
+        first[count++] = at;
+        at = end;
     }
-    size_t done = 0;
-    while (done < n) {
-        int rc = ::sendmmsg(fd_, msgs + done, static_cast<unsigned>(n - done), MSG_DONTWAIT);
+    first[count] = n;
+    size_t done = 0;  // messages
+    while (done < count) {
+        int rc = ::sendmmsg(fd_, msgs + done, static_cast<unsigned>(count - done), MSG_DONTWAIT);
         if (rc > 0) {
-            for (size_t i = done; i < done + static_cast<size_t>(rc); ++i) {
+            for (size_t m = done; m < done + static_cast<size_t>(rc); ++m)
+                if (msgs[m].msg_hdr.msg_iovlen > 1) counters_.gso_sends++;
+            for (size_t k = first[done]; k < first[done + static_cast<size_t>(rc)]; ++k) {
                 counters_.packets_out++;
-                counters_.bytes_out += batch_[i].len;
+                counters_.bytes_out += batch_[order[k]].len;
             }
             done += static_cast<size_t>(rc);
-        } else if (rc < 0 && errno == EINTR) {
             continue;
-        } else {
-            break;  // EAGAIN or an error at msgs[done]: the one-by-one path decides
         }
+        if (rc < 0 && errno == EINTR) continue;
+        // A device (or kernel) that cannot segment says so on the first
+        // segmented message: stop asking, and send that one datagram by
+        // datagram below.
+        if (rc < 0 && msgs[done].msg_hdr.msg_iovlen > 1 &&
+            (errno == EINVAL || errno == EIO || errno == ENOPROTOOPT || errno == EOPNOTSUPP)) {
+            gso_ = false;
+            counters_.gso_refused++;
+        }
+        break;  // EAGAIN or an error at msgs[done]: the one-by-one path decides
     }
-    for (; done < n; ++done)
-        send_one(batch_[done].to, std::string_view(batch_bytes_.data() + batch_[done].offset, batch_[done].len));
+    for (size_t k = first[done]; k < n; ++k) {
+        const Pending& d = batch_[order[k]];
+        send_one(d.to, std::string_view(batch_bytes_.data() + d.offset, d.len));
+    }
     batch_.clear();
     batch_bytes_.clear();
 }

@@ -40,7 +40,8 @@ struct Address {
 // Written on the loop thread, read by metrics from any thread.
 struct Counters {
     std::atomic<uint64_t> packets_out{0}, bytes_out{0}, packets_in{0}, bytes_in{0};
-    std::atomic<uint64_t> send_errors{0}, send_queued{0}, oversize_in{0};
+    std::atomic<uint64_t> send_errors{0}, send_queued{0}, oversize_in{0}, gso_refused{0};
+    std::atomic<uint64_t> gso_sends{0};  // messages the kernel cut into several datagrams (UDP GSO)
     std::atomic<uint64_t> fault_dropped_out{0}, fault_dropped_in{0}, fault_duplicated{0},
         fault_delayed{0};
 };
@@ -157,6 +158,11 @@ private:
     size_t rx_len_ = 0;
     // sendmmsg batch (loop thread): the bytes, copied, and where each goes.
     static constexpr size_t kBatchMax = 64;
+    // UDP GSO: at most 64 segments (older kernels' UDP_MAX_SEGMENTS) and a
+    // 64 KiB buffer per message. Off after the first refusal.
+    static constexpr size_t kGsoMaxSegments = 64;
+    static constexpr size_t kGsoMaxBytes = 65000;
+    bool gso_ = true;
     struct Pending {
         Address to;
         size_t offset, len;
