@@ -69,7 +69,8 @@ struct Options {
     int writers = 1;
     bool multicast = true;
     bool unicast = true;
-    std::string only;  // "", "raw", "latency", "throughput" or "paced": one part, for profiling
+    std::string only;  // "", "raw", "latency", "throughput", "paced" or "join": one part, for profiling
+    size_t join_entries = 100000;  // entries a joining member pulls
     size_t value = 0;  // one value size only; 0 for 64 and 1024
     std::string mtu;   // packet_mtu of the nodes; empty for the default
     double rate = 200000;  // the paced runs' offered mutations/s (0: no paced runs)
@@ -392,7 +393,6 @@ public:
     const Node& a() const { return a_; }
     const Node& b() const { return b_; }
 
-private:
     static Node open(const std::vector<std::pair<std::string, std::string>>& settings) {
         mccache_config_t* cfg = nullptr;
         if (mccache_config_new(&cfg) != MCCACHE_OK) die("config_new");
@@ -409,6 +409,7 @@ private:
         return n;
     }
 
+private:
     std::string name_;
     Node a_, b_;
 };
@@ -515,6 +516,55 @@ Dist latency(const Pair& pair, size_t value_size, Probe probe, const Options& op
     *direct_share = sent > 0 ? (after.records_sent_direct - before.records_sent_direct) / sent : 0;
     *put_time = summarize(std::move(put_ns));
     return summarize(std::move(ns), lost);
+}
+
+// ------------------------------------------------------------------- join --
+
+struct JoinRow {
+    size_t value = 0, entries = 0;
+    double seconds = -1;  // from B's open until B holds A's state; -1: not within 120 s
+};
+
+// A holds `entries` entries; B opens (replicate mode) and pulls the state.
+// The time runs from B's open to equal sizes and checksums, so it includes
+// B meeting A (a heartbeat interval at most).
+JoinRow join_transfer(size_t value_size, size_t entries, const Options& opt) {
+    static int count = 0;
+    const std::string name = "replbench-" + std::to_string(getpid()) + "-join-" + std::to_string(count++);
+    std::vector<std::pair<std::string, std::string>> common = {
+        {"cluster_name", name},        {"log_level", "error"},
+        {"cache_max", "4194304"},      {"cache_size", "4GiB"},
+        {"cache_ttl", "0"},            {"transport", "multicast"},
+        {"multicast_port", std::to_string(free_udp_port())},
+    };
+    if (!opt.mtu.empty()) common.push_back({"packet_mtu", opt.mtu});
+    if (!g_send_direct.empty()) common.push_back({"send_direct", g_send_direct});
+    Node a = Pair::open(common);
+    std::vector<char> value(value_size, 'j');
+    for (size_t i = 0; i < entries; ++i) {
+        Key k(0x4a4f494e, static_cast<uint32_t>(i));
+        std::memcpy(value.data(), &i, std::min(sizeof i, value.size()));  // distinct values
+        if (mccache_put(a.cache, k.bytes, kKeyLen, value.data(), value.size(), MCCACHE_TTL_NEVER) != MCCACHE_OK)
+            die(std::string("put: ") + mccache_last_error());
+    }
+    JoinRow row;
+    row.value = value_size;
+    row.entries = entries;
+    const int64_t t0 = now_ns();
+    Node b = Pair::open(common);
+    auto same = [&] {
+        uint64_t ca = 0, cb = 0;
+        size_t la = 0, lb = 0;
+        mccache_checksum(a.cache, &ca);
+        mccache_checksum(b.cache, &cb);
+        mccache_len(a.cache, &la);
+        mccache_len(b.cache, &lb);
+        return ca == cb && la == lb;
+    };
+    if (wait_until(same, 120)) row.seconds = static_cast<double>(now_ns() - t0) / 1e9;
+    mccache_close(b.node);
+    mccache_close(a.node);
+    return row;
 }
 
 // ------------------------------------------------------------- throughput --
@@ -689,7 +739,7 @@ void usage() {
         "usage: replication_bench [--samples N] [--warmup N] [--seconds S] [--writers W] [--rate R]\n"
         "                         [--transport multicast|unicast|both] [--crypto plain|sealed|both]\n"
         "                         [--direct on|off]\n"
-        "                         [--mtu N] [--only PART]\n"
+        "                         [--mtu N] [--entries N] [--only PART]\n"
         "  --samples    latency samples per case (default 20000)\n"
         "  --warmup     samples discarded before each case (default 1000)\n"
         "  --seconds    duration of each throughput run (default 3)\n"
@@ -702,7 +752,9 @@ void usage() {
         "  --direct     on or off: send_direct of both nodes, writers sending when the stream is idle\n"
         "               (default: the engine's, off)\n"
         "  --value      one value size only, in bytes (default: 64 and 1024)\n"
-        "  --only       one part: raw, latency, throughput or paced (the paced runs only), for profiling\n");
+        "  --entries    entries the joining member pulls in the join runs (default 100000)\n"
+        "  --only       one part: raw, latency, throughput, paced (the paced runs only) or join,\n"
+        "               for profiling\n");
 }
 
 Options parse(int argc, char** argv) {
@@ -749,8 +801,11 @@ Options parse(int argc, char** argv) {
             o.mtu = std::to_string(static_cast<int>(number(576, 65507)));
         } else if (a == "--only") {
             o.only = value();
-            if (o.only != "raw" && o.only != "latency" && o.only != "throughput" && o.only != "paced")
-                die("--only: raw, latency, throughput or paced");
+            if (o.only != "raw" && o.only != "latency" && o.only != "throughput" && o.only != "paced" &&
+                o.only != "join")
+                die("--only: raw, latency, throughput, paced or join");
+        } else if (a == "--entries") {
+            o.join_entries = static_cast<size_t>(number(1, 4000000));
         } else if (a == "-h" || a == "--help") {
             usage();
             std::exit(0);
@@ -858,6 +913,24 @@ void print_throughput(const std::vector<ThroughputRow>& tput, const Options& opt
                     row.rate > 0 ? (rate(row.rate) + "/s").c_str() : "max",
                     t.writer_us, t.a_loop_us, t.b_loop_us, 100 * t.writer_busy, 100 * t.a_loop_busy,
                     100 * t.b_loop_busy);
+    }
+}
+
+void print_joins(const std::vector<JoinRow>& joins) {
+    if (joins.empty()) return;
+    std::printf("\n### Join: a new member (replicate mode) pulls the state of a live one, multicast, plain\n\n");
+    std::printf("- From the joiner's mccache_open() to equal sizes and checksums: meeting the member (up to a\n"
+                "  heartbeat interval), its pull, and the repairs it receives.\n\n");
+    std::printf("| value | entries | seconds | entries/s | MB/s of values |\n");
+    std::printf("|---|---:|---:|---:|---:|\n");
+    for (const JoinRow& j : joins) {
+        if (j.seconds < 0) {
+            std::printf("| %zu B | %zu | **not within 120 s** | | |\n", j.value, j.entries);
+            continue;
+        }
+        std::printf("| %zu B | %zu | %.2f | %s | %.0f |\n", j.value, j.entries, j.seconds,
+                    rate(static_cast<double>(j.entries) / j.seconds).c_str(),
+                    static_cast<double>(j.entries * j.value) / j.seconds / 1e6);
     }
 }
 
@@ -976,6 +1049,15 @@ int main(int argc, char** argv) {
                     tput.push_back({sealed, tr, v, rt, throughput(pair, v, rt, opt)});
                 }
 
+    // 4. Join: a new member pulls A's state (multicast, plain or sealed as
+    // the first --crypto choice).
+    std::vector<JoinRow> joins;
+    if (part("join"))
+        for (size_t v : sizes) {
+            std::fprintf(stderr, "join: %zu entries of %zu B...\n", opt.join_entries, v);
+            joins.push_back(join_transfer(v, opt.join_entries, opt));
+        }
+
     // Report.
     utsname u{};
     uname(&u);
@@ -994,6 +1076,7 @@ int main(int argc, char** argv) {
     print_latency(lat, raw);
     print_throughput(tput, opt);
     print_sealing(lat, tput);
+    print_joins(joins);
     std::printf("\n");
     return 0;
 }

@@ -245,6 +245,8 @@ void Cluster::queue_repair(const transport::Address& to, const std::string& cach
 void Cluster::on_repair_timer(uv_timer_t* t) { static_cast<Cluster*>(t->data)->pump_repairs(); }
 
 void Cluster::pump_repairs() {
+    // A tick's repairs (up to 256 KiB) leave in sendmmsg/GSO batches.
+    udp_.begin_batch();
     size_t budget = kRepairBytesPerTick;
     while (!repairs_.empty() && budget > 0 && running_) {
         RepairJob& job = repairs_.front();
@@ -277,6 +279,7 @@ void Cluster::pump_repairs() {
         budget = bytes >= budget ? 0 : budget - bytes;
         if (!cache || job.next >= job.keys.size()) repairs_.pop_front();
     }
+    udp_.end_batch();
     if (!repairs_.empty() && running_)
         uv_timer_start(&repair_timer_, &Cluster::on_repair_timer, kRepairTickMs, 0);
 }
