@@ -32,7 +32,12 @@
 
 namespace mccache::store {
 
-uint64_t value_hash(const void* data, size_t len) { return XXH3_64bits(data, len); }
+uint64_t value_hash(const void* data, size_t len) {
+    // Inline below this size (no call, and the SSE2 loop is short); the
+    // dispatched AVX2/AVX-512 loop pays off above it.
+    constexpr size_t kDispatchFrom = 512;
+    return len < kDispatchFrom ? XXH3_64bits(data, len) : value_hash_long(data, len);
+}
 
 namespace {
 

@@ -25,6 +25,7 @@ namespace mccache::store {
 using Value = mccache_value_s;
 
 uint64_t value_hash(const void* data, size_t len);
+uint64_t value_hash_long(const void* data, size_t len);  // value_hash.cc: the vector-dispatched XXH3
 
 // Returns nullptr when out of memory; the new value holds one reference.
 inline Value* value_new(const void* data, size_t len) {

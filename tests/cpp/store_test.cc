@@ -10,6 +10,9 @@
 #include <string>
 #include <vector>
 
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
 using namespace mccache::store;
 
 namespace {
@@ -511,3 +514,16 @@ TEST(HlcTest, MonotonicAndAdvancedByObservation) {
 }
 
 }  // namespace
+
+TEST(ValueHash, IsXxh3AtEverySizeWhicheverLoopComputesIt) {
+    // Long values go to libxxhash's AVX2/AVX-512 dispatch, short ones to the
+    // inline code: both must be the XXH3-64 every member computes, or
+    // checksums would differ between members on different CPUs.
+    std::mt19937_64 rng(7);
+    std::string data(70000, '\0');
+    for (char& c : data) c = static_cast<char>(rng());
+    for (size_t n : {0, 1, 16, 17, 128, 129, 240, 241, 511, 512, 513, 1024, 4096, 65536, 70000})
+        EXPECT_EQ(value_hash(data.data(), n), XXH3_64bits(data.data(), n)) << n << " bytes";
+    // A known answer, so that the reference itself is pinned too.
+    EXPECT_EQ(value_hash("", 0), 0x2D06800538D394C2ull);
+}
