@@ -114,6 +114,7 @@ Status Config::resolve(NodeSettings* out) const {
     n.retransmit_buffer = get("retransmit_buffer").num;
     n.reassembly_buffer = get("reassembly_buffer").num;
     n.send_queue_max = get("send_queue_max").num;
+    n.socket_buffer = get("socket_buffer").num;
     n.fault_drop = static_cast<int>(get("fault_drop").num);
     n.fault_drop_recv = static_cast<int>(get("fault_drop_recv").num);
     n.fault_duplicate = static_cast<int>(get("fault_duplicate").num);

@@ -112,6 +112,10 @@ const Setting kSettings[] = {
      "replication latency about halves, for a system call in an idle put and up to ~10 % "
      "less peak throughput with small values (bench/README.md). Bursts still go through the "
      "loop's batches."},
+    {"socket_buffer", Type::Size, Scope::Node, "4MiB", 64 * kKiB, 1024 * kMiB, {},
+     "Receive and send buffer asked of the kernel for each socket (SO_RCVBUF, SO_SNDBUF): "
+     "room for bursts while the loop thread is busy. The kernel caps it at net.core.rmem_max "
+     "and wmem_max; a warning says so, and metrics show what was granted."},
     {"send_queue_max", Type::Size, Scope::Node, "64MiB", 64 * kKiB, 4096 * kMiB, {},
      "Bytes of writes waiting for the loop thread. Past this, a write is applied locally "
      "and reaches the peers by anti-entropy (counted as send_queue_overflow)."},

@@ -181,11 +181,10 @@ Status Udp::open(uv_loop_t* loop, const config::NodeSettings& st, std::string_vi
         interface_payload_ = mtu > headers ? static_cast<uint32_t>(std::clamp(mtu - headers, 576, 65507))
                                            : (v6 ? 1452u : 1472u);
     }
-    // Bursts of repairs arrive faster than one loop turn drains them.
-    int size = 4 << 20;
-    uv_recv_buffer_size(reinterpret_cast<uv_handle_t*>(&unicast_), &size);
-    size = 4 << 20;
-    uv_send_buffer_size(reinterpret_cast<uv_handle_t*>(&unicast_), &size);
+    // Bursts (a batch, repairs) arrive faster than one loop turn drains them.
+    buffer_asked_ = static_cast<int>(std::min<uint64_t>(st.socket_buffer, INT32_MAX / 2));
+    rcvbuf_granted_ = size_buffers(reinterpret_cast<uv_handle_t*>(&unicast_), true);
+    sndbuf_granted_ = size_buffers(reinterpret_cast<uv_handle_t*>(&unicast_), false);
 
     if (multicast_) {
         if (!resolve(st.multicast_group, st.multicast_port, &group_addr_, &why))
@@ -207,8 +206,7 @@ Status Udp::open(uv_loop_t* loop, const config::NodeSettings& st, std::string_vi
                                         st.interface_addr.c_str(), UV_JOIN_GROUP)) != 0)
             return Error(MCCACHE_EIO, "cannot join " + st.multicast_group + " on " +
                                           st.interface_addr + ": " + uv_strerror(rc));
-        size = 4 << 20;
-        uv_recv_buffer_size(reinterpret_cast<uv_handle_t*>(&group_), &size);
+        rcvbuf_granted_ = std::min(rcvbuf_granted_, size_buffers(reinterpret_cast<uv_handle_t*>(&group_), true));
         if ((rc = uv_udp_recv_start(&group_, &Udp::on_alloc, &Udp::on_recv)) != 0)
             return Error(MCCACHE_EIO, uv_error("multicast receive", rc));
     } else {
@@ -226,6 +224,16 @@ Status Udp::open(uv_loop_t* loop, const config::NodeSettings& st, std::string_vi
         delay_timer_open_ = true;
     }
     return Status::Ok();
+}
+
+int Udp::size_buffers(uv_handle_t* h, bool receive) {
+    int size = buffer_asked_;
+    if (receive) uv_recv_buffer_size(h, &size);
+    else uv_send_buffer_size(h, &size);
+    int granted = 0;  // 0: read back what the kernel granted (Linux reports twice the size set)
+    if (receive) uv_recv_buffer_size(h, &granted);
+    else uv_send_buffer_size(h, &granted);
+    return granted;
 }
 
 void Udp::close() {

@@ -109,6 +109,13 @@ public:
     // the address is a wildcard or its interface cannot be found. Set by
     // open().
     uint32_t interface_payload() const { return interface_payload_; }
+    // socket_buffer as asked, and what the kernel granted (the smallest of
+    // the sockets; Linux reports twice the size it was asked for, for its
+    // bookkeeping, so a granted size below twice the asked one was capped by
+    // net.core.rmem_max / wmem_max). Set by open().
+    int buffer_asked() const { return buffer_asked_; }
+    int rcvbuf_granted() const { return rcvbuf_granted_; }
+    int sndbuf_granted() const { return sndbuf_granted_; }
     const Address& local() const { return local_; }
     const Counters& counters() const { return counters_; }
     uint64_t fault_seed() const { return seed_; }
@@ -141,6 +148,8 @@ private:
     bool multicast_ = false;
     bool has_group_socket_ = false;
     uint32_t interface_payload_ = 1472;
+    int buffer_asked_ = 0, rcvbuf_granted_ = 0, sndbuf_granted_ = 0;
+    int size_buffers(uv_handle_t* h, bool receive);  // asks, returns what was granted
     uv_udp_t unicast_{};
     int fd_ = -1;  // unicast_'s, for direct sends
     // Our datagrams waiting in libuv's send queue (loop thread adds, the

@@ -389,6 +389,45 @@ TEST_F(Cluster, EqualDatagramsOfABatchLeaveAsOneSegmentedSend) {
     EXPECT_EQ(counter(nodes[1], "malformed"), 0u);
 }
 
+TEST_F(Cluster, SocketBuffersAreAskedForAndACapIsReported) {
+    auto sysctl = [](const char* path) {
+        long v = 0;
+        FILE* f = std::fopen(path, "r");
+        if (f) {
+            if (std::fscanf(f, "%ld", &v) != 1) v = 0;
+            std::fclose(f);
+        }
+        return static_cast<uint64_t>(v);
+    };
+    const uint64_t rmem_max = sysctl("/proc/sys/net/core/rmem_max");
+    const uint64_t wmem_max = sysctl("/proc/sys/net/core/wmem_max");
+    ASSERT_GT(rmem_max, 0u);
+    ASSERT_GT(wmem_max, 0u);
+    // Granted as asked, up to the kernel's caps.
+    Node a = open({{"socket_buffer", "256KiB"}});
+    EXPECT_EQ(counter(a, "socket_rcvbuf"), std::min<uint64_t>(262144, rmem_max));
+    EXPECT_EQ(counter(a, "socket_sndbuf"), std::min<uint64_t>(262144, wmem_max));
+    // Asked beyond rmem_max: capped, and the log says how to raise it.
+    const uint64_t too_big = 2 * std::max(rmem_max, wmem_max);
+    if (too_big > (1ull << 30)) GTEST_SKIP() << "this kernel allows socket buffers over the setting's 1 GiB range";
+    char path[] = "/tmp/mccache-sockbuf-XXXXXX";
+    int fd = mkstemp(path);
+    ASSERT_GE(fd, 0);
+    close(fd);
+    Node b = open({{"socket_buffer", std::to_string(too_big)}, {"log_level", "warn"}, {"log_filename", path}});
+    EXPECT_EQ(counter(b, "socket_rcvbuf"), rmem_max);
+    mccache_close(b.node);
+    FILE* f = std::fopen(path, "r");
+    ASSERT_NE(f, nullptr);
+    std::string log;
+    char buf[4096];
+    for (size_t n; (n = std::fread(buf, 1, sizeof buf, f)) > 0;) log.append(buf, n);
+    std::fclose(f);
+    std::remove(path);
+    EXPECT_NE(log.find("socket receive buffer capped"), std::string::npos) << log;
+    EXPECT_NE(log.find("net.core.rmem_max"), std::string::npos) << log;
+}
+
 TEST_F(Cluster, ConvergesUnderLossDuplicationAndReordering) {
     open_n(3, {{"fault_drop", "20"}, {"fault_duplicate", "10"}, {"fault_delay", "10"},
                {"fault_delay_max", "20ms"}, {"fault_seed", "42"}, {"nack_delay", "2ms"}});
