@@ -340,6 +340,8 @@ bool wait_until(Pred pred, double seconds) {
 // other's traffic (not even to reject it).
 // --direct: send_direct of both nodes ("true"/"false"), empty for the engine's default.
 std::string g_send_direct;
+// --set KEY=VALUE: more settings for every node (e.g. socket_buffer=208KiB, a stock kernel's cap).
+std::vector<std::pair<std::string, std::string>> g_extra;
 // The packet_mtu the engines used (the last pair's, as metrics report it).
 double g_packet_mtu = 0;
 
@@ -359,6 +361,7 @@ public:
         if (!mtu.empty()) common.push_back({"packet_mtu", mtu});
         if (!key.empty()) common.push_back({"crypto_key", key});
         if (!g_send_direct.empty()) common.push_back({"send_direct", g_send_direct});
+        for (const auto& kv : g_extra) common.push_back(kv);
         if (multicast) {
             common.push_back({"transport", "multicast"});
             common.push_back({"multicast_port", std::to_string(free_udp_port())});
@@ -539,6 +542,7 @@ JoinRow join_transfer(size_t value_size, size_t entries, const Options& opt) {
     };
     if (!opt.mtu.empty()) common.push_back({"packet_mtu", opt.mtu});
     if (!g_send_direct.empty()) common.push_back({"send_direct", g_send_direct});
+    for (const auto& kv : g_extra) common.push_back(kv);
     Node a = Pair::open(common);
     std::vector<char> value(value_size, 'j');
     for (size_t i = 0; i < entries; ++i) {
@@ -739,7 +743,7 @@ void usage() {
         "usage: replication_bench [--samples N] [--warmup N] [--seconds S] [--writers W] [--rate R]\n"
         "                         [--transport multicast|unicast|both] [--crypto plain|sealed|both]\n"
         "                         [--direct on|off]\n"
-        "                         [--mtu N] [--entries N] [--only PART]\n"
+        "                         [--mtu N] [--entries N] [--set K=V] [--only PART]\n"
         "  --samples    latency samples per case (default 20000)\n"
         "  --warmup     samples discarded before each case (default 1000)\n"
         "  --seconds    duration of each throughput run (default 3)\n"
@@ -753,6 +757,7 @@ void usage() {
         "               (default: the engine's, off)\n"
         "  --value      one value size only, in bytes (default: 64 and 1024)\n"
         "  --entries    entries the joining member pulls in the join runs (default 100000)\n"
+        "  --set K=V    one more setting for every node (repeatable), e.g. socket_buffer=208KiB\n"
         "  --only       one part: raw, latency, throughput, paced (the paced runs only) or join,\n"
         "               for profiling\n");
 }
@@ -804,6 +809,11 @@ Options parse(int argc, char** argv) {
             if (o.only != "raw" && o.only != "latency" && o.only != "throughput" && o.only != "paced" &&
                 o.only != "join")
                 die("--only: raw, latency, throughput, paced or join");
+        } else if (a == "--set") {
+            std::string kv = value();
+            size_t eq = kv.find('=');
+            if (eq == std::string::npos || eq == 0) die("--set: KEY=VALUE");
+            g_extra.push_back({kv.substr(0, eq), kv.substr(eq + 1)});
         } else if (a == "--entries") {
             o.join_entries = static_cast<size_t>(number(1, 4000000));
         } else if (a == "-h" || a == "--help") {

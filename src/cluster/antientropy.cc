@@ -8,6 +8,8 @@
 // Traffic grows with the number of differing buckets, not the cache size;
 // repairs are paced so that a joining member's full transfer does not
 // overrun socket buffers.
+#include <netinet/in.h>
+
 #include <algorithm>
 #include <unordered_map>
 
@@ -18,7 +20,8 @@ namespace mccache::cluster {
 
 namespace {
 
-constexpr size_t kRepairBytesPerTick = 256 * 1024;
+constexpr size_t kRepairBytesPerTickMin = 256 * 1024;
+constexpr size_t kRepairBytesPerTickMax = 1024 * 1024;
 constexpr uint64_t kRepairTickMs = 2;
 constexpr size_t kMaxPullKeys = 4096;
 constexpr int64_t kResyncDelayMs = 300;
@@ -228,16 +231,37 @@ void Cluster::on_pull(Member& m, std::string_view payload) {
     queue_repair(m.addr, cache->name(), std::move(keys));
 }
 
+std::string Cluster::repair_id(const transport::Address& to, std::string_view cache, std::string_view key) {
+    // The address by its family's fields only (no padding bytes).
+    std::string id;
+    if (to.ss.ss_family == AF_INET6) {
+        auto* a = reinterpret_cast<const sockaddr_in6*>(&to.ss);
+        id.assign(reinterpret_cast<const char*>(&a->sin6_addr), sizeof a->sin6_addr);
+        id.append(reinterpret_cast<const char*>(&a->sin6_port), sizeof a->sin6_port);
+    } else {
+        auto* a = reinterpret_cast<const sockaddr_in*>(&to.ss);
+        id.assign(reinterpret_cast<const char*>(&a->sin_addr), sizeof a->sin_addr);
+        id.append(reinterpret_cast<const char*>(&a->sin_port), sizeof a->sin_port);
+    }
+    id += cache;
+    id += '\0';  // cache names hold no NUL
+    id += key;
+    return id;
+}
+
 void Cluster::queue_repair(const transport::Address& to, const std::string& cache,
                            std::vector<std::string> keys) {
     // Bound the work a peer can queue on us.
-    size_t pending = 0;
-    for (const auto& j : repairs_) pending += j.keys.size() - j.next;
-    if (pending + keys.size() > (4u << 20)) {
+    if (repairs_pending_.size() + keys.size() > (4u << 20)) {
         metrics_.rejected_oversize++;
         return;
     }
-    repairs_.push_back(RepairJob{to, cache, std::move(keys), 0});
+    std::vector<std::string> fresh;
+    fresh.reserve(keys.size());
+    for (std::string& k : keys)
+        if (repairs_pending_.insert(repair_id(to, cache, k)).second) fresh.push_back(std::move(k));
+    if (fresh.empty()) return;
+    repairs_.push_back(RepairJob{to, cache, std::move(fresh), 0});
     if (timers_open_ && !uv_is_active(reinterpret_cast<uv_handle_t*>(&repair_timer_)))
         uv_timer_start(&repair_timer_, &Cluster::on_repair_timer, 0, 0);
 }
@@ -245,9 +269,12 @@ void Cluster::queue_repair(const transport::Address& to, const std::string& cach
 void Cluster::on_repair_timer(uv_timer_t* t) { static_cast<Cluster*>(t->data)->pump_repairs(); }
 
 void Cluster::pump_repairs() {
-    // A tick's repairs (up to 256 KiB) leave in sendmmsg/GSO batches.
+    // A tick's repairs (256 KiB to 1 MiB) leave in sendmmsg/GSO batches.
     udp_.begin_batch();
-    size_t budget = kRepairBytesPerTick;
+    // A quarter of the socket buffer per tick (peers are configured alike):
+    // a joiner's buffer absorbs the burst while its loop applies the last.
+    size_t budget = std::clamp<size_t>(static_cast<size_t>(udp_.rcvbuf_granted()) / 2 / 4,
+                                       kRepairBytesPerTickMin, kRepairBytesPerTickMax);
     while (!repairs_.empty() && budget > 0 && running_) {
         RepairJob& job = repairs_.front();
         node::Cache* cache = node_.find_cache(job.cache);
@@ -256,6 +283,7 @@ void Cluster::pump_repairs() {
         size_t bytes = 0;
         while (cache && job.next < job.keys.size() && bytes < budget) {
             const std::string& key = job.keys[job.next++];
+            repairs_pending_.erase(repair_id(job.to, job.cache, key));
             store::Store::Exported e;
             if (!cache->store().export_entry(key.data(), key.size(), &e)) continue;
             wire::Record r;
@@ -277,7 +305,11 @@ void Cluster::pump_repairs() {
         if (!records.empty()) send_records(wire::Type::Repair, records, &job.to, true);
         for (store::Value* v : refs) store::value_unref(v);
         budget = bytes >= budget ? 0 : budget - bytes;
-        if (!cache || job.next >= job.keys.size()) repairs_.pop_front();
+        if (!cache || job.next >= job.keys.size()) {
+            for (size_t i = job.next; i < job.keys.size(); ++i)  // a cache gone meanwhile
+                repairs_pending_.erase(repair_id(job.to, job.cache, job.keys[i]));
+            repairs_.pop_front();
+        }
     }
     udp_.end_batch();
     if (!repairs_.empty() && running_)

@@ -27,6 +27,7 @@
 #include <mutex>
 #include <set>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 #include "common/status.h"
@@ -310,6 +311,13 @@ private:
         size_t next = 0;
     };
     std::deque<RepairJob> repairs_;
+    // (destination, cache, key) of every repair queued and not yet sent: a
+    // key asked for again while its repair still waits (the next
+    // anti-entropy round of a joiner that has not received it yet) is not
+    // queued twice, which on a slow pump or a small socket buffer used to
+    // multiply the backlog round after round.
+    std::unordered_set<std::string> repairs_pending_;
+    static std::string repair_id(const transport::Address& to, std::string_view cache, std::string_view key);
     // Which member this node is converging each (cache, digest group) with,
     // and until when: a joiner offered digests by every member pulls each
     // group from one of them, not from all (n times the traffic).
