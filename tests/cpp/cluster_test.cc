@@ -560,10 +560,14 @@ TEST_F(Cluster, AJoinerPullsTheStateOnceNotFromEveryMember) {
                 static_cast<unsigned long long>(received),
                 static_cast<unsigned long long>(field("ae_groups_deferred")));
     EXPECT_GE(received, static_cast<uint64_t>(kKeys));
-    // Pulling from every member gave about 3x (11 864 before claims); one
-    // copy plus the repairs that overlap when a claim runs out on a slow
-    // (loaded, sanitized) run stays well under 2x (up to 6 100 seen).
-    EXPECT_LT(received, static_cast<uint64_t>(kKeys) * 2) << "the joiner pulled the state from several members";
+    // Pulling from every member gave about 3x (11 864 before claims). One
+    // copy plus the repairs that overlap while the first copy is in flight
+    // (the joiner's group is no longer empty, so its own rounds with other
+    // members are not deferred) stays under 2x nearly always, but two
+    // test processes at once on 2 CPUs reached 2.01x (8 054) about once in
+    // 25 runs, before and after the transport changes of session 4: the
+    // bound is 2.5x.
+    EXPECT_LT(received, static_cast<uint64_t>(kKeys) * 5 / 2) << "the joiner pulled the state from several members";
 }
 
 TEST_F(Cluster, DifferentClusterNamesDoNotMix) {
