@@ -269,6 +269,8 @@ void Cluster::queue_repair(const transport::Address& to, const std::string& cach
 void Cluster::on_repair_timer(uv_timer_t* t) { static_cast<Cluster*>(t->data)->pump_repairs(); }
 
 void Cluster::pump_repairs() {
+    // A tick's repairs leave in sendmmsg/GSO batches.
+    udp_.begin_batch();
     // A quarter of the socket buffer per tick (peers are configured alike):
     // a joiner's buffer absorbs the burst while its loop applies the last.
     size_t budget = std::clamp<size_t>(static_cast<size_t>(udp_.rcvbuf_granted()) / 2 / 4,
@@ -309,6 +311,7 @@ void Cluster::pump_repairs() {
             repairs_.pop_front();
         }
     }
+    udp_.end_batch();
     if (!repairs_.empty() && running_)
         uv_timer_start(&repair_timer_, &Cluster::on_repair_timer, kRepairTickMs, 0);
 }

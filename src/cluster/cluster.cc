@@ -289,10 +289,16 @@ void Cluster::send_records(wire::Type type, const std::vector<wire::Record>& rec
             wire::encode_record(bw, r);
             if (repair) {
                 // (Repairs come from anti-entropy, never from flush(),
-                // which already holds send_mu_.)
+                // which already holds send_mu_.) A stream message leaves
+                // before send_mu_ is released, so nothing batched around
+                // it may hold it back: a direct send numbered after it
+                // must not overtake it.
+                const bool batching = udp_.batching();
+                if (batching) udp_.end_batch();
                 std::unique_lock<std::mutex> slock(send_mu_);
                 send_message(wire::Type::Data, true, big, nullptr);
                 log_stream_errors(slock);
+                if (batching) udp_.begin_batch();
             } else {
                 send_message(type, sequenced, big, to);
             }
@@ -862,6 +868,7 @@ void Cluster::on_nack(Member& m, std::string_view payload) {
     size_t resent = 0;
     std::unique_lock<std::mutex> lock(send_mu_);  // the retransmit buffer and the stream's sealer
     send_deferred_locked();
+    udp_.begin_batch();  // the resent frames leave in sendmmsg/GSO batches, before send_mu_ is released
     const uint64_t last = next_seq_.load(std::memory_order_relaxed);
     uint64_t first = retransmit_.empty() ? last + 1 : retransmit_.front().seq;
     for (const wire::SeqRange& r : ranges) {
@@ -895,6 +902,7 @@ void Cluster::on_nack(Member& m, std::string_view payload) {
             ++resent;
         }
     }
+    udp_.end_batch();
     lock.unlock();
     if (gone.size() > 256) gone.resize(256);  // the rest is asked again
     if (!gone.empty()) {

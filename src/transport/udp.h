@@ -94,6 +94,7 @@ public:
     // senders out until end_batch() (Cluster's send_mu_).
     void begin_batch() { batching_ = enabled_; }
     void end_batch();
+    bool batching() const { return batching_; }
 
     // Tests only: change the drop rates while running (loop thread).
     void set_faults(int drop, int drop_recv) {
