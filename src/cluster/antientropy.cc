@@ -46,6 +46,25 @@ std::vector<uint64_t> digests_of(store::Store& s) {
     return buckets;
 }
 
+// (destination, cache, key) as one string for repairs_pending_; the
+// address by its family's fields only (no padding bytes).
+std::string repair_id(const transport::Address& to, std::string_view cache, std::string_view key) {
+    std::string id;
+    if (to.ss.ss_family == AF_INET6) {
+        auto* a = reinterpret_cast<const sockaddr_in6*>(&to.ss);
+        id.assign(reinterpret_cast<const char*>(&a->sin6_addr), sizeof a->sin6_addr);
+        id.append(reinterpret_cast<const char*>(&a->sin6_port), sizeof a->sin6_port);
+    } else {
+        auto* a = reinterpret_cast<const sockaddr_in*>(&to.ss);
+        id.assign(reinterpret_cast<const char*>(&a->sin_addr), sizeof a->sin_addr);
+        id.append(reinterpret_cast<const char*>(&a->sin_port), sizeof a->sin_port);
+    }
+    id += cache;
+    id += '\0';  // cache names hold no NUL
+    id += key;
+    return id;
+}
+
 }  // namespace
 
 void Cluster::sync_now() { publish_digests(nullptr); }
@@ -231,24 +250,6 @@ void Cluster::on_pull(Member& m, std::string_view payload) {
     queue_repair(m.addr, cache->name(), std::move(keys));
 }
 
-std::string Cluster::repair_id(const transport::Address& to, std::string_view cache, std::string_view key) {
-    // The address by its family's fields only (no padding bytes).
-    std::string id;
-    if (to.ss.ss_family == AF_INET6) {
-        auto* a = reinterpret_cast<const sockaddr_in6*>(&to.ss);
-        id.assign(reinterpret_cast<const char*>(&a->sin6_addr), sizeof a->sin6_addr);
-        id.append(reinterpret_cast<const char*>(&a->sin6_port), sizeof a->sin6_port);
-    } else {
-        auto* a = reinterpret_cast<const sockaddr_in*>(&to.ss);
-        id.assign(reinterpret_cast<const char*>(&a->sin_addr), sizeof a->sin_addr);
-        id.append(reinterpret_cast<const char*>(&a->sin_port), sizeof a->sin_port);
-    }
-    id += cache;
-    id += '\0';  // cache names hold no NUL
-    id += key;
-    return id;
-}
-
 void Cluster::queue_repair(const transport::Address& to, const std::string& cache,
                            std::vector<std::string> keys) {
     // Bound the work a peer can queue on us.
@@ -273,7 +274,7 @@ void Cluster::pump_repairs() {
     udp_.begin_batch();
     // A quarter of the socket buffer per tick (peers are configured alike):
     // a joiner's buffer absorbs the burst while its loop applies the last.
-    size_t budget = std::clamp<size_t>(static_cast<size_t>(udp_.rcvbuf_granted()) / 2 / 4,
+    size_t budget = std::clamp<size_t>(static_cast<size_t>(udp_.rcvbuf_granted()) / 4,
                                        kRepairBytesPerTickMin, kRepairBytesPerTickMax);
     while (!repairs_.empty() && budget > 0 && running_) {
         RepairJob& job = repairs_.front();

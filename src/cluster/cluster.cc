@@ -99,18 +99,15 @@ Status Cluster::start(uv_loop_t* loop) {
     node_.log().log(MCCACHE_LOG_INFO, "cluster \"%s\": %s on %s, packet_mtu %u, incarnation %016" PRIx64,
                     st.cluster_name.c_str(), st.transport_mode.c_str(),
                     udp_.local().to_string().c_str(), packet_mtu_, incarnation_);
-    // Linux grants twice what it is asked, up to twice net.core.rmem_max.
-    if (udp_.rcvbuf_granted() < 2 * udp_.buffer_asked())
-        node_.log().log(MCCACHE_LOG_WARN,
-                        "socket receive buffer capped at %d bytes (socket_buffer asks %d): bursts may "
-                        "overflow it and cost repairs; raise net.core.rmem_max (sysctl -w "
-                        "net.core.rmem_max=%d)",
-                        udp_.rcvbuf_granted() / 2, udp_.buffer_asked(), udp_.buffer_asked());
-    if (udp_.sndbuf_granted() < 2 * udp_.buffer_asked())
-        node_.log().log(MCCACHE_LOG_WARN,
-                        "socket send buffer capped at %d bytes (socket_buffer asks %d); raise "
-                        "net.core.wmem_max (sysctl -w net.core.wmem_max=%d)",
-                        udp_.sndbuf_granted() / 2, udp_.buffer_asked(), udp_.buffer_asked());
+    auto warn_capped = [&](const char* which, int granted, const char* sysctl) {
+        if (granted < udp_.buffer_asked())
+            node_.log().log(MCCACHE_LOG_WARN,
+                            "socket %s buffer capped at %d bytes (socket_buffer asks %d): bursts may "
+                            "overflow it; raise net.core.%s (sysctl -w net.core.%s=%d)",
+                            which, granted, udp_.buffer_asked(), sysctl, sysctl, udp_.buffer_asked());
+    };
+    warn_capped("receive", udp_.rcvbuf_granted(), "rmem_max");
+    warn_capped("send", udp_.sndbuf_granted(), "wmem_max");
     if (st.fault_drop || st.fault_drop_recv || st.fault_duplicate || st.fault_delay)
         node_.log().log(MCCACHE_LOG_WARN, "fault injection on: seed %" PRIu64, udp_.fault_seed());
     return Status::Ok();

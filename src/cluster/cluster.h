@@ -317,7 +317,6 @@ private:
     // queued twice, which on a slow pump or a small socket buffer used to
     // multiply the backlog round after round.
     std::unordered_set<std::string> repairs_pending_;
-    static std::string repair_id(const transport::Address& to, std::string_view cache, std::string_view key);
     // Which member this node is converging each (cache, digest group) with,
     // and until when: a joiner offered digests by every member pulls each
     // group from one of them, not from all (n times the traffic).

@@ -467,9 +467,8 @@ void fill_cluster_metrics(cJSON* root, const cluster::Cluster& c) {
     num("members_recovered", get(m.member_events[3]));
     num("members_restarted", get(m.member_events[4]));
     num("packet_mtu", c.packet_mtu());
-    // As socket_buffer counts: Linux reports twice the size it granted.
-    num("socket_rcvbuf", static_cast<uint64_t>(c.transport().rcvbuf_granted() / 2));
-    num("socket_sndbuf", static_cast<uint64_t>(c.transport().sndbuf_granted() / 2));
+    num("socket_rcvbuf", static_cast<uint64_t>(c.transport().rcvbuf_granted()));
+    num("socket_sndbuf", static_cast<uint64_t>(c.transport().sndbuf_granted()));
     num("packets_out", t.packets_out);
     num("bytes_out", t.bytes_out);
     num("packets_in", t.packets_in);

@@ -230,10 +230,11 @@ int Udp::size_buffers(uv_handle_t* h, bool receive) {
     int size = buffer_asked_;
     if (receive) uv_recv_buffer_size(h, &size);
     else uv_send_buffer_size(h, &size);
-    int granted = 0;  // 0: read back what the kernel granted (Linux reports twice the size set)
+    int granted = 0;  // 0: read back what the kernel granted
     if (receive) uv_recv_buffer_size(h, &granted);
     else uv_send_buffer_size(h, &granted);
-    return granted;
+    // Linux doubles what it grants, for its own bookkeeping.
+    return granted / 2;
 }
 
 void Udp::close() {

@@ -109,10 +109,9 @@ public:
     // the address is a wildcard or its interface cannot be found. Set by
     // open().
     uint32_t interface_payload() const { return interface_payload_; }
-    // socket_buffer as asked, and what the kernel granted (the smallest of
-    // the sockets; Linux reports twice the size it was asked for, for its
-    // bookkeeping, so a granted size below twice the asked one was capped by
-    // net.core.rmem_max / wmem_max). Set by open().
+    // socket_buffer as asked, and what the kernel granted, in the same unit
+    // (the smallest of the sockets). Below the ask, net.core.rmem_max /
+    // wmem_max capped it. Set by open().
     int buffer_asked() const { return buffer_asked_; }
     int rcvbuf_granted() const { return rcvbuf_granted_; }
     int sndbuf_granted() const { return sndbuf_granted_; }
