@@ -181,7 +181,7 @@ int main(int argc, char** argv) {
                                  std::to_string(r.size).c_str()),
               "config NAME.cache_max");
     mccache_t* node = nullptr;
-    check(mccache_open(&node, cfg), "open");
+    check(mccache_open(cfg, &node), "open");
     mccache_config_free(cfg);
 
     std::printf("| trace | accesses | cache size | exact LRU | libmccache | difference | "

@@ -404,7 +404,7 @@ public:
                 die(k + ": " + mccache_last_error());
         Node n;
         std::set<int> before = thread_ids();
-        if (mccache_open(&n.node, cfg) != MCCACHE_OK) die(std::string("open: ") + mccache_last_error());
+        if (mccache_open(cfg, &n.node) != MCCACHE_OK) die(std::string("open: ") + mccache_last_error());
         for (int t : thread_ids())
             if (!before.count(t)) n.threads.insert(t);
         mccache_config_free(cfg);

@@ -164,7 +164,7 @@ mccache_config_t* bench_config() {
 struct Node {
     mccache_t* node = nullptr;
     explicit Node(mccache_config_t* cfg) {
-        check(mccache_open(&node, cfg), "mccache_open");
+        check(mccache_open(cfg, &node), "mccache_open");
         mccache_config_free(cfg);
     }
     ~Node() { mccache_close(node); }

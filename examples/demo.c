@@ -154,7 +154,7 @@ static void metadata(mccache_cache_t *cache) {
     section("metadata");
     mccache_metadata_t md;
     memset(&md, 0, sizeof md);
-    md.struct_version = MCCACHE_METADATA_VERSION;
+    md.struct_size = sizeof md;
     TRY(mccache_metadata(cache, "greeting", 8, &md));
     char t1[40], t2[40];
     printf("greeting: version %llu.%u (HLC milliseconds.counter) written by node %016llx\n",
@@ -299,7 +299,7 @@ static int lacks_key(mccache_cache_t *c, const void *key) { return !has_key(c, k
 
 static void version_of(mccache_cache_t *c, const char *key, mccache_metadata_t *m) {
     memset(m, 0, sizeof *m);
-    m->struct_version = MCCACHE_METADATA_VERSION;
+    m->struct_size = sizeof *m;
     (void)mccache_metadata(c, key, strlen(key), m);
 }
 
@@ -319,7 +319,7 @@ static void three_nodes(void) {
     mccache_t *nodes[3];
     mccache_cache_t *caches[3];
     for (int i = 0; i < 3; i++) {
-        TRY(mccache_open(&nodes[i], cfg));
+        TRY(mccache_open(cfg, &nodes[i]));
         TRY(mccache_cache_open(nodes[i], "demo", &caches[i]));
         uint64_t id = 0;
         TRY(mccache_node_id(nodes[i], &id));
@@ -396,7 +396,7 @@ int main(void) {
     /* The default interface is 127.0.0.1: nothing leaves this host. */
     mccache_config_t *cfg = demo_config();
     mccache_t *node = NULL;
-    TRY(mccache_open(&node, cfg));
+    TRY(mccache_open(cfg, &node));
     mccache_config_free(cfg); /* the node keeps its own copy */
 
     uint64_t id = 0;

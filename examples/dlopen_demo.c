@@ -22,7 +22,7 @@ struct api {
     const char *(*version_string)(void);
     const char *(*err_name)(int);
     const char *(*last_error)(void);
-    int (*open)(mccache_t **, const mccache_config_t *);
+    int (*open)(const mccache_config_t *, mccache_t **);
     int (*close)(mccache_t *);
     int (*cache_open)(mccache_t *, const char *, mccache_cache_t **);
     int (*put)(mccache_cache_t *, const void *, size_t, const void *, size_t, int64_t);
@@ -90,7 +90,7 @@ int main(int argc, char **argv) {
     mccache_t *node = NULL;
     mccache_cache_t *cache = NULL;
     mccache_value_t *value = NULL;
-    int rc = api.open(&node, NULL);
+    int rc = api.open(NULL, &node);
     if (rc != MCCACHE_OK) return fail(&api, "mccache_open", rc);
     rc = api.cache_open(node, "plugin", &cache);
     if (rc != MCCACHE_OK) return fail(&api, "mccache_cache_open", rc);

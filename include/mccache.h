@@ -28,6 +28,19 @@
  * node that runs them, except mccache_close() of that node (it returns
  * #MCCACHE_EBUSY there).
  *
+ * # Conventions
+ *
+ * - Output parameters come last: `mccache_open(config, &node)`,
+ *   `mccache_get(cache, key, klen, &value)`.
+ * - Every struct that crosses this boundary starts with `uint32_t
+ *   struct_size`, the size of the struct as known by whoever allocated it.
+ *   A struct you pass in (mccache_metadata_t) you allocate: set
+ *   `struct_size = sizeof(type)`; the library writes no more than that. A
+ *   struct the library hands to a callback (mccache_event_t,
+ *   mccache_member_t) carries the library's size: a field appended in a
+ *   later version is there only when `struct_size` reaches past its offset.
+ *   Fields are only ever appended, never moved.
+ *
  * # Error model
  *
  * Every fallible function returns an `int`: #MCCACHE_OK (0) on success and a
@@ -351,9 +364,9 @@ MCCACHE_API int mccache_set_log_cb(mccache_t *node, mccache_log_cb cb, void *opa
 
 /**
  * @brief Open a node: validate the configuration, start its loop thread.
- * @param[out] out Receives the node.
  * @param config The settings; copied, so the caller may free it right after.
  *        NULL means defaults plus the environment.
+ * @param[out] out Receives the node.
  * @returns #MCCACHE_OK; #MCCACHE_EINVAL; #MCCACHE_ECONFIG if the settings are
  *          inconsistent; #MCCACHE_ENOMEM; #MCCACHE_EIO if the log file or the
  *          loop cannot be set up.
@@ -361,7 +374,7 @@ MCCACHE_API int mccache_set_log_cb(mccache_t *node, mccache_log_cb cb, void *opa
  * Ownership: the caller owns `*out` and must close it with mccache_close().
  * Callback context: may be called from callbacks.
  */
-MCCACHE_API int mccache_open(mccache_t **out, const mccache_config_t *config);
+MCCACHE_API int mccache_open(const mccache_config_t *config, mccache_t **out);
 
 /**
  * @brief Close a node: stop its loop within a bounded time, free its caches.
@@ -608,9 +621,9 @@ MCCACHE_API int mccache_len(mccache_cache_t *cache, size_t *out);
  */
 MCCACHE_API int mccache_clear(mccache_cache_t *cache);
 
-/** Metadata of one entry; set `struct_version` to #MCCACHE_METADATA_VERSION. */
+/** Metadata of one entry. Set `struct_size` to `sizeof(mccache_metadata_t)` before the call. */
 typedef struct mccache_metadata_s {
-    uint32_t struct_version;  /**< In: #MCCACHE_METADATA_VERSION. */
+    uint32_t struct_size;     /**< In: sizeof(mccache_metadata_t) as the caller compiled it. */
     uint32_t reserved0;
     uint64_t version_hlc;     /**< Version: 48-bit milliseconds << 16 | 16-bit counter. */
     uint64_t version_node;    /**< Version: id of the node that wrote it. */
@@ -623,20 +636,19 @@ typedef struct mccache_metadata_s {
     uint64_t value_size;      /**< Bytes of the value. */
     uint64_t charged_bytes;   /**< Bytes counted against `cache_size` (key, value, overhead). */
     uint64_t checksum;        /**< The entry's checksum (see mccache_key_checksum()). */
-    uint64_t reserved[4];
 } mccache_metadata_t;
-
-/** The current layout of #mccache_metadata_t. */
-#define MCCACHE_METADATA_VERSION 1u
 
 /**
  * @brief Metadata of one live entry.
  * @param cache The cache.
  * @param key The key's bytes.
  * @param klen The key's length.
- * @param[in,out] out In: `struct_version` set to #MCCACHE_METADATA_VERSION. Out: filled.
- * @returns #MCCACHE_OK; #MCCACHE_ENOTFOUND; #MCCACHE_EINVAL (also for an
- *          unknown `struct_version`); #MCCACHE_ETOOBIG; #MCCACHE_ECLOSED.
+ * @param[in,out] out In: `struct_size` set to `sizeof(mccache_metadata_t)`. Out:
+ *        filled, up to `struct_size` bytes (a caller built against an
+ *        older, shorter layout gets the fields it knows).
+ * @returns #MCCACHE_OK; #MCCACHE_ENOTFOUND; #MCCACHE_EINVAL (also when
+ *          `struct_size` is smaller than the first published layout);
+ *          #MCCACHE_ETOOBIG; #MCCACHE_ECLOSED.
  * Thread-safety: safe from any thread. It is not a lookup: it changes no counter.
  * Ownership: the caller owns @p out.
  * Callback context: may be called from callbacks.

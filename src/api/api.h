@@ -62,7 +62,8 @@ struct mccache_s {
 
     Stripe stripes[kStripes];
     std::atomic<bool> closed{false};
-    std::thread::id loop_thread;  // set at open, never changed
+    std::thread::id loop_thread;      // set at open, never changed
+    std::thread::id callback_thread;  // the dispatcher's; set at open, never changed
     std::mutex close_mu;
     std::unique_ptr<mccache::node::Node> node;
     std::mutex caches_mu;

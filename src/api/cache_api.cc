@@ -1,4 +1,5 @@
 // Named caches and their entries.
+#include <algorithm>
 #include <climits>
 #include <cstring>
 
@@ -9,9 +10,7 @@ using mccache::api::closed_error;
 using mccache::api::fail;
 using mccache::api::guarded;
 using mccache::node::Cache;
-using mccache::store::Origin;
 using mccache::store::Value;
-using mccache::store::Version;
 
 #define MCCACHE_ENTER_CACHE(fn, c)                                  \
     if (!(c)) return fail(MCCACHE_EINVAL, fn ": cache is NULL");    \
@@ -25,7 +24,7 @@ int check_key(const char* fn, Cache& cache, const void* key, size_t klen,
               const std::string& where) {
     if (!key) return fail(MCCACHE_EINVAL, std::string(fn) + ": key" + where + " is NULL");
     if (klen == 0) return fail(MCCACHE_EINVAL, std::string(fn) + ": key" + where + " is empty");
-    uint64_t max = cache.node().settings().max_key_size;
+    uint64_t max = cache.max_key_size();
     if (klen > max)
         return fail(MCCACHE_ETOOBIG, std::string(fn) + ": key" + where + " of " +
                                          std::to_string(klen) + " bytes exceeds max_key_size (" +
@@ -38,19 +37,17 @@ int check_value(const char* fn, Cache& cache, size_t klen, const void* value, si
     if (!value && vlen > 0)
         return fail(MCCACHE_EINVAL,
                     std::string(fn) + ": value" + where + " is NULL but its length is not 0");
-    uint64_t max = cache.node().settings().max_value_size;
+    uint64_t max = cache.max_value_size();
     if (vlen > max)
         return fail(MCCACHE_ETOOBIG, std::string(fn) + ": value" + where + " of " +
                                          std::to_string(vlen) +
                                          " bytes exceeds max_value_size (" + std::to_string(max) +
                                          "); nothing was stored");
-    uint64_t charge = mccache::store::Store::charge_estimate(klen, vlen);
-    uint64_t room = cache.store().limits().max_bytes;
-    if (charge > room)
+    if (!cache.fits(klen, vlen))
         return fail(MCCACHE_ETOOBIG, std::string(fn) + ": entry" + where + " needs " +
-                                         std::to_string(charge) + " bytes but cache \"" +
-                                         cache.name() + "\" has cache_size " +
-                                         std::to_string(room) + "; nothing was stored");
+                                         std::to_string(mccache::store::Store::charge_estimate(klen, vlen)) +
+                                         " bytes but cache \"" + cache.name() + "\" has cache_size " +
+                                         std::to_string(cache.store().limits().max_bytes) + "; nothing was stored");
     return MCCACHE_OK;
 }
 
@@ -62,11 +59,7 @@ inline int check_key(const char* fn, Cache& cache, const void* key, size_t klen)
 }
 
 inline int check_value(const char* fn, Cache& cache, size_t klen, const void* value, size_t vlen) {
-    if (__builtin_expect((value != nullptr || vlen == 0) &&
-                             vlen <= cache.node().settings().max_value_size &&
-                             mccache::store::Store::charge_estimate(klen, vlen) <=
-                                 cache.store().limits().max_bytes,
-                         1))
+    if (__builtin_expect((value != nullptr || vlen == 0) && vlen <= cache.max_value_size() && cache.fits(klen, vlen), 1))
         return MCCACHE_OK;
     return check_value(fn, cache, klen, value, vlen, std::string());
 }
@@ -79,38 +72,6 @@ __attribute__((noinline, cold)) int bad_ttl(const char* fn, int64_t ttl_ms) {
 
 inline int check_ttl(const char* fn, int64_t ttl_ms) {
     return __builtin_expect(ttl_ms < MCCACHE_TTL_NEVER, 0) ? bad_ttl(fn, ttl_ms) : MCCACHE_OK;
-}
-
-// Absolute expiry for a write at `now`.
-int64_t expiry_for(Cache& cache, int64_t ttl_ms, int64_t now) {
-    if (ttl_ms == MCCACHE_TTL_DEFAULT) ttl_ms = cache.default_ttl_ms();
-    if (ttl_ms <= 0) return -1;
-    return ttl_ms > INT64_MAX - now ? -1 : now + ttl_ms;
-}
-
-// Out of memory surfaces as std::bad_alloc, which guarded() reports as
-// "<fn>: out of memory".
-inline __attribute__((always_inline)) int put_one(Cache& cache, const void* key, size_t klen, const void* value, size_t vlen,
-            int64_t ttl_ms) {
-    mccache::node::Node& node = cache.node();
-    // One clock reading for the write time, the expiry and the version.
-    int64_t now = node.clock().coarse_ms();
-    int64_t expires_ms = expiry_for(cache, ttl_ms, now);
-    Version version{node.hlc().tick_at(now), node.id()};
-    // The store builds the value (reusing the one it replaces when no one
-    // else holds it); when replicating, it hands back a reference for the
-    // queue, taken under its lock. None comes back for a Stale result: a
-    // racing write or clear on another thread took a newer version first,
-    // so in version order this put came before it, was applied and then
-    // superseded. That is success, not an error.
-    Value* queued = nullptr;
-    cache.store().put(key, klen, value, vlen, version, expires_ms, now,
-                      node.replicating() ? &queued : nullptr);
-    if (queued)
-        node.replicate({mccache::wire::Op::Put, cache.name(),
-                        std::string(static_cast<const char*>(key), klen), queued, version,
-                        expires_ms});
-    return MCCACHE_OK;
 }
 
 // A miss is a normal outcome: its message is a literal, with no allocation.
@@ -147,11 +108,6 @@ MCCACHE_API int mccache_cache_open(mccache_t* node, const char* name, mccache_ca
                 node->caches.push_back(std::move(shell));
             }
         }
-        // Logged with no lock held: a log callback may call back in.
-        if (created)
-            node->node->log().log(MCCACHE_LOG_INFO, "cache \"%s\" open: max %llu entries, %llu bytes",
-                                  name, static_cast<unsigned long long>(cache->store().limits().max_entries),
-                                  static_cast<unsigned long long>(cache->store().limits().max_bytes));
         *out = cache->handle.load(std::memory_order_acquire);
         return MCCACHE_OK;
     });
@@ -170,7 +126,8 @@ MCCACHE_API int mccache_put(mccache_cache_t* c, const void* key, size_t klen, co
             (rc = check_value("mccache_put", cache, klen, value, vlen)) ||
             (rc = check_ttl("mccache_put", ttl_ms)))
             return rc;
-        return put_one(cache, key, klen, value, vlen, ttl_ms);
+        cache.put(key, klen, value, vlen, ttl_ms);
+        return MCCACHE_OK;
     });
 }
 
@@ -181,7 +138,7 @@ MCCACHE_API int mccache_get(mccache_cache_t* c, const void* key, size_t klen,
         MCCACHE_ENTER_CACHE("mccache_get", c);
         if (!out) return fail(MCCACHE_EINVAL, "mccache_get: out is NULL");
         if (int rc = check_key("mccache_get", cache, key, klen)) return rc;
-        *out = cache.store().get(key, klen);
+        *out = cache.get(key, klen);
         return *out ? MCCACHE_OK : not_found("mccache_get");
     });
 }
@@ -194,7 +151,7 @@ MCCACHE_API int mccache_get_copy(mccache_cache_t* c, const void* key, size_t kle
         if (!buf && *len > 0)
             return fail(MCCACHE_EINVAL, "mccache_get_copy: buf is NULL but *len is not 0");
         if (int rc = check_key("mccache_get_copy", cache, key, klen)) return rc;
-        int rc = cache.store().get_copy(key, klen, buf, len);
+        int rc = cache.get_copy(key, klen, buf, len);
         if (rc == MCCACHE_ENOTFOUND) return not_found("mccache_get_copy");
         if (rc == MCCACHE_EBUFS)
             return fail(MCCACHE_EBUFS, "mccache_get_copy: the value needs " +
@@ -222,18 +179,7 @@ MCCACHE_API int mccache_delete(mccache_cache_t* c, const void* key, size_t klen)
     return guarded("mccache_delete", [&]() -> int {
         MCCACHE_ENTER_CACHE("mccache_delete", c);
         if (int rc = check_key("mccache_delete", cache, key, klen)) return rc;
-        mccache::node::Node& node = cache.node();
-        bool was_live = false;
-        // Stale: a racing write took a newer version first, so in version
-        // order this delete came before it and found whatever was there;
-        // report it as not found, like a delete of an absent key.
-        Version version{node.hlc().tick(), node.id()};
-        mccache::store::Applied r = cache.store().remove(key, klen, version, Origin::Local, &was_live);
-        // Even a delete of an absent key replicates: its tombstone must beat
-        // older writes still on their way to other members.
-        if (r != mccache::store::Applied::Stale && node.replicating())
-            node.replicate({mccache::wire::Op::Delete, cache.name(),
-                            std::string(static_cast<const char*>(key), klen), nullptr, version, -1});
+        const bool was_live = cache.remove(key, klen);
         return was_live ? MCCACHE_OK : not_found("mccache_delete");
     });
 }
@@ -242,7 +188,7 @@ MCCACHE_API int mccache_contains(mccache_cache_t* c, const void* key, size_t kle
     return guarded("mccache_contains", [&]() -> int {
         MCCACHE_ENTER_CACHE("mccache_contains", c);
         if (int rc = check_key("mccache_contains", cache, key, klen)) return rc;
-        return cache.store().contains(key, klen) ? MCCACHE_OK : not_found("mccache_contains");
+        return cache.contains(key, klen) ? MCCACHE_OK : not_found("mccache_contains");
     });
 }
 
@@ -250,7 +196,7 @@ MCCACHE_API int mccache_len(mccache_cache_t* c, size_t* out) {
     return guarded("mccache_len", [&]() -> int {
         MCCACHE_ENTER_CACHE("mccache_len", c);
         if (!out) return fail(MCCACHE_EINVAL, "mccache_len: out is NULL");
-        *out = cache.store().size();
+        *out = cache.size();
         return MCCACHE_OK;
     });
 }
@@ -258,11 +204,7 @@ MCCACHE_API int mccache_len(mccache_cache_t* c, size_t* out) {
 MCCACHE_API int mccache_clear(mccache_cache_t* c) {
     return guarded("mccache_clear", [&]() -> int {
         MCCACHE_ENTER_CACHE("mccache_clear", c);
-        mccache::node::Node& node = cache.node();
-        Version version{node.hlc().tick(), node.id()};
-        cache.store().clear(version, Origin::Local);
-        if (node.replicating())
-            node.replicate({mccache::wire::Op::Clear, cache.name(), std::string(), nullptr, version, -1});
+        cache.clear();
         return MCCACHE_OK;
     });
 }
@@ -272,27 +214,31 @@ MCCACHE_API int mccache_metadata(mccache_cache_t* c, const void* key, size_t kle
     return guarded("mccache_metadata", [&]() -> int {
         MCCACHE_ENTER_CACHE("mccache_metadata", c);
         if (!out) return fail(MCCACHE_EINVAL, "mccache_metadata: out is NULL");
-        if (out->struct_version != MCCACHE_METADATA_VERSION)
-            return fail(MCCACHE_EINVAL, "mccache_metadata: out->struct_version is " +
-                                            std::to_string(out->struct_version) +
-                                            "; set it to MCCACHE_METADATA_VERSION (" +
-                                            std::to_string(MCCACHE_METADATA_VERSION) + ")");
+        // The first published layout is the whole of today's struct; later
+        // versions only append, and a caller gets what its size covers.
+        constexpr size_t kFirstLayout = sizeof(mccache_metadata_t);
+        const uint32_t size = out->struct_size;
+        if (size < kFirstLayout)
+            return fail(MCCACHE_EINVAL, "mccache_metadata: out->struct_size is " + std::to_string(size) +
+                                            "; set it to sizeof(mccache_metadata_t) (" +
+                                            std::to_string(kFirstLayout) + ")");
         if (int rc = check_key("mccache_metadata", cache, key, klen)) return rc;
         mccache::store::Metadata m;
-        if (!cache.store().metadata(key, klen, &m)) return not_found("mccache_metadata");
-        std::memset(out, 0, sizeof *out);
-        out->struct_version = MCCACHE_METADATA_VERSION;
-        out->version_hlc = m.version.hlc;
-        out->version_node = m.version.node;
-        out->created_ms = m.created_ms;
-        out->updated_ms = m.updated_ms;
-        out->expires_ms = m.expires_ms;
-        out->last_lookup_ms = m.last_lookup_ms;
-        out->lookups = m.lookups;
-        out->key_size = m.key_size;
-        out->value_size = m.value_size;
-        out->charged_bytes = m.charged_bytes;
-        out->checksum = m.checksum;
+        if (!cache.metadata(key, klen, &m)) return not_found("mccache_metadata");
+        mccache_metadata_t md{};
+        md.struct_size = static_cast<uint32_t>(std::min<size_t>(size, sizeof md));
+        md.version_hlc = m.version.hlc;
+        md.version_node = m.version.node;
+        md.created_ms = m.created_ms;
+        md.updated_ms = m.updated_ms;
+        md.expires_ms = m.expires_ms;
+        md.last_lookup_ms = m.last_lookup_ms;
+        md.lookups = m.lookups;
+        md.key_size = m.key_size;
+        md.value_size = m.value_size;
+        md.charged_bytes = m.charged_bytes;
+        md.checksum = m.checksum;
+        std::memcpy(out, &md, md.struct_size);
         return MCCACHE_OK;
     });
 }
@@ -313,7 +259,7 @@ MCCACHE_API int mccache_get_batch(mccache_cache_t* c, size_t n, const void* cons
             if (int rc = check_key("mccache_get_batch", cache, keys[i], klens[i], where)) return rc;
         }
         for (size_t i = 0; i < n; ++i) {
-            values[i] = cache.store().get(keys[i], klens[i]);
+            values[i] = cache.get(keys[i], klens[i]);
             if (statuses) statuses[i] = values[i] ? MCCACHE_OK : MCCACHE_ENOTFOUND;
         }
         return MCCACHE_OK;
@@ -339,7 +285,7 @@ MCCACHE_API int mccache_put_batch(mccache_cache_t* c, size_t n, const void* cons
                 return rc;
         }
         for (size_t i = 0; i < n; ++i) {
-            if (int rc = put_one(cache, keys[i], klens[i], values[i], vlens[i], ttl_ms)) return rc;
+            cache.put(keys[i], klens[i], values[i], vlens[i], ttl_ms);
         }
         return MCCACHE_OK;
     });
@@ -349,7 +295,7 @@ MCCACHE_API int mccache_checksum(mccache_cache_t* c, uint64_t* out) {
     return guarded("mccache_checksum", [&]() -> int {
         MCCACHE_ENTER_CACHE("mccache_checksum", c);
         if (!out) return fail(MCCACHE_EINVAL, "mccache_checksum: out is NULL");
-        *out = cache.store().checksum();
+        *out = cache.checksum();
         return MCCACHE_OK;
     });
 }
@@ -360,7 +306,7 @@ MCCACHE_API int mccache_key_checksum(mccache_cache_t* c, const void* key, size_t
         MCCACHE_ENTER_CACHE("mccache_key_checksum", c);
         if (!out) return fail(MCCACHE_EINVAL, "mccache_key_checksum: out is NULL");
         if (int rc = check_key("mccache_key_checksum", cache, key, klen)) return rc;
-        return cache.store().key_checksum(key, klen, out) ? MCCACHE_OK
+        return cache.key_checksum(key, klen, out) ? MCCACHE_OK
                                                           : not_found("mccache_key_checksum");
     });
 }
@@ -369,7 +315,7 @@ MCCACHE_API int mccache_cache_metrics_json(mccache_cache_t* c, char** out) {
     return guarded("mccache_cache_metrics_json", [&]() -> int {
         MCCACHE_ENTER_CACHE("mccache_cache_metrics_json", c);
         if (!out) return fail(MCCACHE_EINVAL, "mccache_cache_metrics_json: out is NULL");
-        *out = mccache::api::dup_string(cache.node().cache_metrics_json(cache));
+        *out = mccache::api::dup_string(cache.metrics_json());
         return MCCACHE_OK;
     });
 }
@@ -383,7 +329,7 @@ MCCACHE_API int mccache_on_change(mccache_cache_t* c, mccache_change_cb cb, void
             if (opaque_free) opaque_free(opaque);
             return closed_error("mccache_on_change");
         }
-        c->cache->node().set_change_callback(*c->cache, {cb, opaque, opaque_free});
+        c->cache->set_change_callback({cb, opaque, opaque_free});
         return MCCACHE_OK;
     });
 }

@@ -1,12 +1,9 @@
 // The cluster calls: membership, anti-entropy on demand, cluster-wide requests.
-#include <cjson/cJSON.h>
-
-#include <cinttypes>
 #include <algorithm>
 #include <cstring>
-#include <future>
 
 #include "api/api.h"
+#include "crypto/seal.h"
 
 using mccache::api::CallScope;
 using mccache::api::closed_error;
@@ -26,12 +23,6 @@ int check_query(const char* fn, int kind, const char* cache, int timeout_ms) {
     if (cache && (std::strlen(cache) == 0 || std::strlen(cache) > 255))
         return fail(MCCACHE_EINVAL, std::string(fn) + ": cache name must be 1 to 255 bytes");
     return MCCACHE_OK;
-}
-
-std::string hex64(uint64_t v) {
-    char buf[20];
-    std::snprintf(buf, sizeof buf, "%016" PRIx64, v);
-    return buf;
 }
 
 }  // namespace
@@ -56,9 +47,7 @@ MCCACHE_API int mccache_members_json(mccache_t* node, char** out) {
     return guarded("mccache_members_json", [&]() -> int {
         MCCACHE_ENTER_NODE("mccache_members_json", node);
         if (!out) return fail(MCCACHE_EINVAL, "mccache_members_json: out is NULL");
-        std::string json;
-        node->node->run_on_loop([&] { json = node->node->cluster().members_json(); });
-        *out = mccache::api::dup_string(json);
+        *out = mccache::api::dup_string(node->node->members_json());
         return MCCACHE_OK;
     });
 }
@@ -66,8 +55,7 @@ MCCACHE_API int mccache_members_json(mccache_t* node, char** out) {
 MCCACHE_API int mccache_sync(mccache_t* node) {
     return guarded("mccache_sync", [&]() -> int {
         MCCACHE_ENTER_NODE("mccache_sync", node);
-        mccache::node::Node* n = node->node.get();
-        n->post_task([n] { n->cluster().sync_now(); });
+        node->node->sync();
         return MCCACHE_OK;
     });
 }
@@ -91,17 +79,7 @@ MCCACHE_API int mccache_cluster_request(mccache_t* node, int kind, const char* c
             release();
             return rc;
         }
-        mccache::node::Node* n = node->node.get();
-        std::string name = cache ? cache : "";
-        n->post_task([n, kind, name, timeout_ms, cb, opaque, opaque_free] {
-            n->cluster().start_query(
-                static_cast<mccache::wire::QueryKind>(kind), name, timeout_ms,
-                [cb, opaque](uint64_t member, const std::string& json) { cb(member, json.c_str(), opaque); },
-                [cb, opaque, opaque_free] {
-                    cb(0, nullptr, opaque);
-                    if (opaque_free) opaque_free(opaque);
-                });
-        });
+        node->node->cluster_request(kind, cache ? cache : "", timeout_ms, cb, opaque, opaque_free);
         return MCCACHE_OK;
     });
 }
@@ -112,45 +90,11 @@ MCCACHE_API int mccache_cluster_collect(mccache_t* node, int kind, const char* c
         MCCACHE_ENTER_NODE("mccache_cluster_collect", node);
         if (!out) return fail(MCCACHE_EINVAL, "mccache_cluster_collect: out is NULL");
         if (int rc = check_query("mccache_cluster_collect", kind, cache, timeout_ms)) return rc;
-        mccache::node::Node* n = node->node.get();
-        if (n->on_loop_thread())
+        // It waits for the loop thread and the answers: a callback of this
+        // node must not block its dispatcher thread that long.
+        if (node->node->on_own_thread())
             return fail(MCCACHE_EBUSY, "mccache_cluster_collect: called from this node's own callback");
-        struct Collected {
-            std::mutex mu;
-            std::vector<std::pair<uint64_t, std::string>> replies;
-            size_t members = 0;
-            std::promise<void> done;
-        };
-        auto c = std::make_shared<Collected>();
-        std::string name = cache ? cache : "";
-        auto fut = c->done.get_future();
-        n->post_task([n, c, kind, name, timeout_ms] {
-            c->members = n->cluster().alive_members() + 1;
-            n->cluster().start_query(
-                static_cast<mccache::wire::QueryKind>(kind), name, timeout_ms,
-                [c](uint64_t member, const std::string& json) {
-                    std::lock_guard<std::mutex> lock(c->mu);
-                    c->replies.emplace_back(member, json);
-                },
-                [c] { c->done.set_value(); });
-        });
-        fut.wait();
-        std::unique_ptr<cJSON, decltype(&cJSON_Delete)> root(cJSON_CreateObject(), cJSON_Delete);
-        cJSON* replies = root ? cJSON_AddObjectToObject(root.get(), "replies") : nullptr;
-        if (!replies) throw std::bad_alloc();
-        std::lock_guard<std::mutex> lock(c->mu);
-        for (auto& [member, json] : c->replies) {
-            cJSON* parsed = cJSON_Parse(json.c_str());
-            if (!parsed) parsed = cJSON_CreateString(json.c_str());
-            if (!parsed) throw std::bad_alloc();
-            cJSON_AddItemToObject(replies, hex64(member).c_str(), parsed);
-        }
-        if (!cJSON_AddNumberToObject(root.get(), "members", static_cast<double>(c->members)))
-            throw std::bad_alloc();
-        char* text = cJSON_PrintUnformatted(root.get());
-        if (!text) throw std::bad_alloc();
-        std::string s(text);
-        cJSON_free(text);
+        std::string s = node->node->cluster_collect(kind, cache ? cache : "", timeout_ms);
         *out = mccache::api::dup_string(s);
         return MCCACHE_OK;
     });
@@ -176,30 +120,7 @@ MCCACHE_API int mccache_generate_key(char* buf, size_t len) {
 MCCACHE_API int mccache_set_keys(mccache_t* node, const char* seal_key, const char* accept_key) {
     return guarded("mccache_set_keys", [&]() -> int {
         MCCACHE_ENTER_NODE("mccache_set_keys", node);
-        std::vector<mccache::crypto::Key> seal, accept;
-        mccache::crypto::Key k;
-        if (seal_key && *seal_key) {
-            mccache::Status st = mccache::crypto::decode_key_b64(seal_key, &k, "mccache_set_keys: seal_key");
-            if (!st.ok()) {
-                mccache::crypto::wipe(&k);
-                return fail(st);
-            }
-            seal.push_back(k);
-        }
-        if (accept_key && *accept_key) {
-            mccache::Status st = mccache::crypto::decode_key_b64(accept_key, &k, "mccache_set_keys: accept_key");
-            if (!st.ok()) {
-                mccache::crypto::wipe(&k);
-                for (auto& key : seal) mccache::crypto::wipe(&key);
-                return fail(st);
-            }
-            accept.push_back(k);
-        }
-        mccache::Status st;
-        node->node->run_on_loop([&] { st = node->node->cluster().set_keys(seal, accept); });
-        mccache::crypto::wipe(&k);
-        for (auto& key : seal) mccache::crypto::wipe(&key);
-        for (auto& key : accept) mccache::crypto::wipe(&key);
+        mccache::Status st = node->node->set_keys(seal_key ? seal_key : "", accept_key ? accept_key : "");
         return st.ok() ? MCCACHE_OK : fail(st.code, "mccache_set_keys: " + st.message);
     });
 }

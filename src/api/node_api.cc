@@ -15,7 +15,7 @@ using mccache::api::guarded;
 
 extern "C" {
 
-MCCACHE_API int mccache_open(mccache_t** out, const mccache_config_t* config) {
+MCCACHE_API int mccache_open(const mccache_config_t* config, mccache_t** out) {
     return guarded("mccache_open", [&]() -> int {
         if (!out) return fail(MCCACHE_EINVAL, "mccache_open: out is NULL");
         *out = nullptr;
@@ -29,6 +29,7 @@ MCCACHE_API int mccache_open(mccache_t** out, const mccache_config_t* config) {
         if (!st.ok()) return fail(st);
         auto shell = std::make_unique<mccache_s>();
         shell->loop_thread = node->loop_thread_id();
+        shell->callback_thread = node->dispatcher().thread_id();
         shell->node = std::move(node);
         mccache::api::retain_shell(shell.get());
         *out = shell.release();
@@ -44,7 +45,8 @@ MCCACHE_API int mccache_close(mccache_t* node) {
         // Closed first: once the loop thread is joined, a new thread may get
         // its id, and must hear ECLOSED rather than EBUSY.
         if (node->closed.load(std::memory_order_seq_cst)) return closed_error("mccache_close");
-        if (std::this_thread::get_id() == node->loop_thread || CallScope::inside(node))
+        const std::thread::id self = std::this_thread::get_id();
+        if (self == node->loop_thread || self == node->callback_thread || CallScope::inside(node))
             return fail(MCCACHE_EBUSY, "mccache_close: called from one of this node's callbacks");
         std::lock_guard<std::mutex> lock(node->close_mu);
         if (node->closed.load(std::memory_order_seq_cst)) return closed_error("mccache_close");
@@ -92,6 +94,10 @@ MCCACHE_API int mccache_metrics_json(mccache_t* node, char** out) {
 MCCACHE_API int mccache_housekeep(mccache_t* node) {
     return guarded("mccache_housekeep", [&]() -> int {
         MCCACHE_ENTER_NODE("mccache_housekeep", node);
+        // It waits for the loop thread: a callback must not block its
+        // dispatcher thread on that.
+        if (node->node->on_own_thread())
+            return fail(MCCACHE_EBUSY, "mccache_housekeep: called from this node's own callback");
         return check(node->node->housekeep_now());
     });
 }
@@ -105,7 +111,7 @@ MCCACHE_API int mccache_set_log_cb(mccache_t* node, mccache_log_cb cb, void* opa
             if (opaque_free) opaque_free(opaque);
             return closed_error("mccache_set_log_cb");
         }
-        node->node->log().set_callback(cb, opaque, opaque_free);
+        node->node->set_log_callback(cb, opaque, opaque_free);
         return MCCACHE_OK;
     });
 }

@@ -1,13 +1,12 @@
-// A node: the named caches of one member, its version clock, its log, and
-// the libuv loop thread that runs timers (the housekeeper) and every user
-// callback. Application threads call into the caches directly; only events
-// and control requests cross to the loop, through a queue and a uv_async.
+// A node: the facade the C API calls. It owns the named caches of one
+// member, its version clock and log, the libuv loop thread that runs the
+// cluster (sockets, timers, the housekeeper), and the dispatcher thread that
+// runs every user callback. Application threads call into the caches
+// directly; control requests cross to the loop through a task queue.
 #pragma once
 
 #include <uv.h>
 
-#include <atomic>
-#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -17,146 +16,94 @@
 #include <vector>
 
 #include "cluster/cluster.h"
+#include "cluster/host.h"
 #include "common/status.h"
 #include "config/config.h"
+#include "metrics/metrics.h"
+#include "node/cache.h"
+#include "node/dispatcher.h"
 #include "obs/log.h"
 #include "store/hlc.h"
 #include "store/store.h"
 
 namespace mccache::node {
 
-class Node;
+using MemberCallback = UserCallback<mccache_member_cb>;
 
-// A user callback with its opaque pointer and destructor.
-struct ChangeCallback {
-    mccache_change_cb cb = nullptr;
-    void* opaque = nullptr;
-    void (*opaque_free)(void*) = nullptr;
-
-    void release() {
-        if (opaque_free) opaque_free(opaque);
-        *this = {};
-    }
-};
-
-class Cache final : public store::ChangeListener {
+class Node final : public cluster::Host {
 public:
-    Cache(Node& node, std::string name, const store::Limits& limits, int mode);
-    ~Cache() override;
-
-    const std::string& name() const { return store_.name(); }
-    store::Store& store() { return store_; }
-    Node& node() { return node_; }
-    int mode() const { return mode_; }
-    int64_t default_ttl_ms() const { return store_.limits().default_ttl_ms; }
-    uint64_t max_key_size() const { return max_key_size_; }
-
-    // The public handle for this cache, set once by the api layer.
-    std::atomic<mccache_cache_t*> handle{nullptr};
-
-    void on_change(const store::Change& change) override;
-
-private:
-    friend class Node;
-    Node& node_;
-    store::Store store_;
-    int mode_;
-    uint64_t max_key_size_;  // a copy of the node's, next to the store on the hot path
-    ChangeCallback callback_;  // touched only on the loop thread (or at close)
-};
-
-// The membership callback registration.
-struct MemberCallback {
-    mccache_member_cb cb = nullptr;
-    void* opaque = nullptr;
-    void (*opaque_free)(void*) = nullptr;
-
-    void release() {
-        if (opaque_free) opaque_free(opaque);
-        *this = {};
-    }
-};
-
-struct NodeCounters {
-    std::atomic<uint64_t> events_queued{0}, events_delivered{0}, events_dropped{0};
-    std::atomic<uint64_t> housekeeper_runs{0}, housekeeper_removed{0};
-};
-
-class Node {
-public:
-    // Opens the node and starts its loop thread.
+    // Opens the node and starts its threads.
     static Status open(const config::Config& config, std::unique_ptr<Node>* out);
-    ~Node();  // stops the loop (close() first for a clean shutdown)
+    ~Node();  // close()
 
-    // Stops the loop thread, drops pending events and releases every callback.
+    // Says goodbye, stops the loop and the dispatcher, and releases every
+    // callback (each opaque_free exactly once, on the calling thread or
+    // the dispatcher's).
     void close();
 
     uint64_t id() const { return id_; }
-    const config::NodeSettings& settings() const { return settings_; }
     const config::Config& config() const { return config_; }
-    store::Hlc& hlc() { return hlc_; }
     const store::Clock& clock() const { return clock_; }
-    obs::Logger& log() { return log_; }
+    Dispatcher& dispatcher() { return dispatcher_; }
     bool on_loop_thread() const { return std::this_thread::get_id() == loop_thread_id_; }
     std::thread::id loop_thread_id() const { return loop_thread_id_; }
+    // Whether the caller is one of this node's own threads (a callback).
+    bool on_own_thread() const { return on_loop_thread() || dispatcher_.on_thread(); }
 
+    // ---- caches ----
     // Opens or finds a cache. `created` tells whether this call made it.
     Status open_cache(const std::string& name, Cache** out, bool* created);
-    // For names that arrive from the network: nullptr past the cache limit.
-    Cache* find_or_open_cache(std::string_view name);
-    Cache* find_cache(std::string_view name);
 
-    // Replication of a local write (any thread). Takes over `out.value`'s reference.
+    // ---- replication (any thread) ----
+    bool replicating() const { return cluster_ && cluster_->enabled(); }
+    // Takes over `out.value`'s reference.
     void replicate(cluster::Outgoing out);
-    bool replicating() const { return cluster_ && cluster_->transport().enabled(); }
-    cluster::Cluster& cluster() { return *cluster_; }
 
-    // Runs `fn` on the loop thread later (or at close, on the closing thread).
-    void post_task(std::function<void()> task) { post(std::move(task)); }
+    // ---- node-wide operations (any thread) ----
+    std::string metrics_json();
+    metrics::Snapshot<metrics::CacheMetric> cache_metrics(Cache& cache);
+    std::string config_json() const;  // the configuration with sources, plus the effective node id
+    std::string members_json();
+    void sync();
+    // A cluster request: cb per answer then once with member 0, on the
+    // dispatcher thread; then opaque_free. `kind` is a MCCACHE_QUERY_*.
+    void cluster_request(int kind, std::string cache, int timeout_ms, mccache_reply_cb cb, void* opaque,
+                         void (*opaque_free)(void*));
+    // The same, waited for: {"replies":{ID:ANSWER},"members":N}.
+    std::string cluster_collect(int kind, std::string cache, int timeout_ms);
+    // New keys, as base64 (empty: none).
+    Status set_keys(std::string_view seal_b64, std::string_view accept_b64);
+    Status housekeep_now();
+    void set_log_callback(mccache_log_cb cb, void* opaque, void (*opaque_free)(void*));
+    void set_member_callback(MemberCallback cb);
+
+    // ---- tests ----
+    void set_faults(int drop, int drop_recv);
     // Runs `fn` on the loop thread and waits for it (directly when already there).
     void run_on_loop(const std::function<void()>& fn);
-    void set_member_callback(MemberCallback cb);
-    // Tests only: change injected packet loss while running.
-    void set_faults(int drop, int drop_recv) {
-        run_on_loop([&] { cluster_->transport().set_faults(drop, drop_recv); });
-    }
-    std::string checksums_json(std::string_view cache);
-    void for_each_cache(const std::function<void(Cache&)>& fn);
+    cluster::Cluster& cluster() { return *cluster_; }
 
-    // Registers a change callback; the previous one is released on the loop.
-    void set_change_callback(Cache& cache, ChangeCallback cb);
-
-    // Runs one housekeeping pass on the loop thread and waits for it.
-    Status housekeep_now();
-
-    std::string metrics_json();
-    std::string config_json() const;  // the configuration with sources, plus the effective node id
-    std::string cache_metrics_json(Cache& cache);
-
-    // Called by caches (under a store shard lock): queue an event for the loop.
-    void enqueue_event(Cache& cache, const store::Change& change);
+    // ---- cluster::Host ----
+    uint64_t node_id() const override { return id_; }
+    const config::NodeSettings& settings() const override { return settings_; }
+    int64_t now_ms() const override { return clock_.now_ms(); }
+    store::Hlc& hlc() override { return hlc_; }
+    obs::Logger& log() override { return log_; }
+    cluster::Replica* find_cache(std::string_view name, bool create) override;
+    void for_each_cache(const std::function<void(cluster::Replica&)>& fn) override;
+    std::string query_answer(wire::QueryKind kind, std::string_view cache) override;
+    void member_changed(const cluster::MemberEvent& event) override;
 
 private:
     Node(const config::Config& config, const config::NodeSettings& settings, uint64_t id);
     Status start();
-    void post(std::function<void()> task);
-    void run_loop();
-    void drain();
+    void post(std::function<void()> task);  // to the loop thread
+    void each_cache(const std::function<void(Cache&)>& fn);
+    std::string checksums_json(std::string_view only);
     void housekeep();
+    void run_tasks();
     static void on_async(uv_async_t* handle);
-    static void on_check(uv_check_t* handle);
     static void on_timer(uv_timer_t* handle);
-
-    struct QueuedEvent {
-        Cache* cache;
-        store::EventType type;
-        store::Origin origin;
-        std::string key;
-        store::Value* value;
-        store::Version version;
-        int64_t last_lookup_ms;
-        int64_t time_ms;
-    };
 
     config::Config config_;
     config::NodeSettings settings_;
@@ -164,31 +111,27 @@ private:
     const store::Clock& clock_;
     store::Hlc hlc_;
     obs::Logger log_;
+    metrics::Counters<metrics::NodeMetric> counters_;
+    Dispatcher dispatcher_;
 
     std::mutex caches_mu_;
     std::map<std::string, std::unique_ptr<Cache>, std::less<>> caches_;
 
-    std::mutex queue_mu_;
-    std::deque<QueuedEvent> events_;
-    std::vector<std::function<void()>> tasks_;
+    std::mutex tasks_mu_;
+    std::vector<std::function<void()>> tasks_;  // for the loop thread
     bool stopping_ = false;
 
     uv_loop_t loop_{};
     uv_async_t wake_{};
     uv_timer_t housekeeper_{};
-    // Events raised on the loop thread itself (remote writes, repairs) are
-    // delivered at the end of the same loop turn, not one wake-up later.
-    uv_check_t deliver_{};
-    bool loop_events_pending_ = false;  // loop thread only
     std::thread thread_;
     std::thread::id loop_thread_id_;
     bool started_ = false;
     bool closed_ = false;
     bool ticker_held_ = false;
 
-    NodeCounters counters_;
     std::unique_ptr<cluster::Cluster> cluster_;
-    MemberCallback member_cb_;  // loop thread only
+    MemberCallback member_cb_;  // dispatcher thread only (or at close)
 };
 
 }  // namespace mccache::node

@@ -92,6 +92,10 @@ void Logger::vlog(int level, const char* fmt, va_list ap) {
         sink = sink_;
     }
     if (sink) {
+        if (deliver_) {
+            auto line = [sink, level, text = std::string(msg)] { sink->cb(level, text.c_str(), sink->opaque); };
+            if (deliver_(line) != Delivery::Inline) return;
+        }
         sink->cb(level, msg, sink->opaque);
         return;
     }

@@ -1,10 +1,13 @@
 // A node's log: levels, a file (or stderr) or a user callback, text or JSON
-// lines. Any thread may log; the sink is swapped under the same lock.
+// lines. Any thread may log; the sink is swapped under the same lock. Lines
+// for a callback are handed to a deliverer (the node's dispatcher thread),
+// so a slow callback never stalls the thread that logged.
 #pragma once
 
 #include <cstdarg>
 #include <cstdint>
 #include <cstdio>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -28,6 +31,12 @@ public:
     // so it may call back into the API, which may log.
     void set_callback(mccache_log_cb cb, void* opaque, void (*opaque_free)(void*));
 
+    // Where callback lines go: the deliverer queues the task that calls the
+    // callback, drops it, or says it can no longer queue (Inline: the
+    // logging thread calls the callback itself). Without one, Inline.
+    enum class Delivery { Queued, Dropped, Inline };
+    void set_deliver(std::function<Delivery(std::function<void()>)> deliver) { deliver_ = std::move(deliver); }
+
     bool enabled(int level) const { return level <= level_; }
     void log(int level, const char* fmt, ...) __attribute__((format(printf, 3, 4)));
     void vlog(int level, const char* fmt, va_list ap);
@@ -48,6 +57,7 @@ private:
     uint64_t node_id_ = 0;
     FILE* file_ = nullptr;  // nullptr: stderr
     std::shared_ptr<Sink> sink_;
+    std::function<Delivery(std::function<void()>)> deliver_;  // set once, before any callback
 };
 
 const char* level_name(int level);

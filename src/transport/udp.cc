@@ -292,8 +292,8 @@ int Udp::send_now(const Address& to, std::string_view datagram) {
         if (n >= 0) break;
         if (errno != EINTR) return -errno;
     }
-    counters_.packets_out++;
-    counters_.bytes_out += datagram.size();
+    counters_.add(metrics::ClusterMetric::packets_out);
+    counters_.add(metrics::ClusterMetric::bytes_out, datagram.size());
     return 0;
 }
 
@@ -304,14 +304,14 @@ bool Udp::send_all_direct(std::string_view datagram, size_t* next) {
     for (; *next < count; ++*next) {
         const Address& to = multicast_ ? group_addr_ : peers_[*next];
         if (chance(drop_)) {
-            counters_.fault_dropped_out++;
+            counters_.add(metrics::ClusterMetric::faults_dropped_out);
             continue;
         }
         // Any error, not only EAGAIN, goes back to the loop: send_raw there
         // queues on EAGAIN and counts the rest as send errors.
         if (send_now(to, datagram) != 0) return false;
         if (chance(duplicate_)) {
-            counters_.fault_duplicated++;
+            counters_.add(metrics::ClusterMetric::faults_duplicated);
             (void)send_now(to, datagram);  // a duplicate may be lost
         }
     }
@@ -320,11 +320,11 @@ bool Udp::send_all_direct(std::string_view datagram, size_t* next) {
 
 void Udp::send_faulty(const Address& to, std::string_view datagram) {
     if (chance(drop_)) {
-        counters_.fault_dropped_out++;
+        counters_.add(metrics::ClusterMetric::faults_dropped_out);
         return;
     }
     if (chance(delay_)) {
-        counters_.fault_delayed++;
+        counters_.add(metrics::ClusterMetric::faults_delayed);
         uint64_t wait = 1 + random() % static_cast<uint64_t>(delay_max_ms_);
         uint64_t now = static_cast<uint64_t>(now_ms(loop_));
         delayed_.push(Delayed{now + wait, delayed_order_++, to, std::string(datagram)});
@@ -336,7 +336,7 @@ void Udp::send_faulty(const Address& to, std::string_view datagram) {
     }
     send_raw(to, datagram);
     if (chance(duplicate_)) {
-        counters_.fault_duplicated++;
+        counters_.add(metrics::ClusterMetric::faults_duplicated);
         send_raw(to, datagram);
     }
 }
@@ -444,10 +444,10 @@ void Udp::send_batch() {
         int rc = ::sendmmsg(fd_, msgs + done, static_cast<unsigned>(count - done), MSG_DONTWAIT);
         if (rc > 0) {
             for (size_t m = done; m < done + static_cast<size_t>(rc); ++m)
-                if (msgs[m].msg_hdr.msg_iovlen > 1) counters_.gso_sends++;
+                if (msgs[m].msg_hdr.msg_iovlen > 1) counters_.add(metrics::ClusterMetric::gso_sends);
             for (size_t k = first[done]; k < first[done + static_cast<size_t>(rc)]; ++k) {
-                counters_.packets_out++;
-                counters_.bytes_out += batch_[order[k]].len;
+                counters_.add(metrics::ClusterMetric::packets_out);
+                counters_.add(metrics::ClusterMetric::bytes_out, batch_[order[k]].len);
             }
             done += static_cast<size_t>(rc);
             continue;
@@ -459,7 +459,7 @@ void Udp::send_batch() {
         if (rc < 0 && msgs[done].msg_hdr.msg_iovlen > 1 &&
             (errno == EINVAL || errno == EIO || errno == ENOPROTOOPT || errno == EOPNOTSUPP)) {
             gso_ = false;
-            counters_.gso_refused++;
+            counters_.add(metrics::ClusterMetric::gso_refused);
         }
         break;  // EAGAIN or an error at msgs[done]: the one-by-one path decides
     }
@@ -476,12 +476,12 @@ void Udp::send_one(const Address& to, std::string_view datagram) {
                                static_cast<unsigned>(datagram.size()));
     int rc = uv_udp_try_send(&unicast_, &buf, 1, to.sa());
     if (rc >= 0) {
-        counters_.packets_out++;
-        counters_.bytes_out += datagram.size();
+        counters_.add(metrics::ClusterMetric::packets_out);
+        counters_.add(metrics::ClusterMetric::bytes_out, datagram.size());
         return;
     }
     if (rc != UV_EAGAIN) {
-        counters_.send_errors++;
+        counters_.add(metrics::ClusterMetric::send_errors);
         return;
     }
     // The socket buffer is full: queue a copy; libuv sends it when writable.
@@ -490,7 +490,7 @@ void Udp::send_one(const Address& to, std::string_view datagram) {
     r->req.data = r;
     r->queued = &queued_;
     buf = uv_buf_init(r->bytes.data(), static_cast<unsigned>(r->bytes.size()));
-    counters_.send_queued++;
+    counters_.add(metrics::ClusterMetric::send_queued);
     // Counted before it is queued: a direct sender must not overtake it.
     queued_.fetch_add(1, std::memory_order_acq_rel);
     rc = uv_udp_send(&r->req, &unicast_, &buf, 1, to.sa(), [](uv_udp_send_t* req, int) {
@@ -500,12 +500,12 @@ void Udp::send_one(const Address& to, std::string_view datagram) {
     });
     if (rc != 0) {
         queued_.fetch_sub(1, std::memory_order_acq_rel);
-        counters_.send_errors++;
+        counters_.add(metrics::ClusterMetric::send_errors);
         delete r;
         return;
     }
-    counters_.packets_out++;
-    counters_.bytes_out += datagram.size();
+    counters_.add(metrics::ClusterMetric::packets_out);
+    counters_.add(metrics::ClusterMetric::bytes_out, datagram.size());
 }
 
 void Udp::on_alloc(uv_handle_t* h, size_t, uv_buf_t* buf) {
@@ -523,15 +523,15 @@ void Udp::on_recv(uv_udp_t* h, ssize_t n, const uv_buf_t* buf, const sockaddr* a
     // that a recvmmsg batch is done: the buffer is ours to keep.)
     if (n < 0 || !addr || !self->enabled_) return;
     if (flags & UV_UDP_PARTIAL) {  // larger than any valid datagram
-        self->counters_.oversize_in++;
+        self->counters_.add(metrics::ClusterMetric::rejected_oversize_datagram);
         return;
     }
     if (self->chance(self->drop_recv_)) {
-        self->counters_.fault_dropped_in++;
+        self->counters_.add(metrics::ClusterMetric::faults_dropped_in);
         return;
     }
-    self->counters_.packets_in++;
-    self->counters_.bytes_in += static_cast<uint64_t>(n);
+    self->counters_.add(metrics::ClusterMetric::packets_in);
+    self->counters_.add(metrics::ClusterMetric::bytes_in, static_cast<uint64_t>(n));
     self->on_receive_(reinterpret_cast<const unsigned char*>(buf->base), static_cast<size_t>(n),
                       Address::from(addr));
 }

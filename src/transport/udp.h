@@ -26,6 +26,7 @@
 
 #include "common/status.h"
 #include "config/config.h"
+#include "metrics/metrics.h"
 
 namespace mccache::transport {
 
@@ -37,20 +38,12 @@ struct Address {
     static Address from(const sockaddr* sa);
 };
 
-// Written on the loop thread, read by metrics from any thread.
-struct Counters {
-    std::atomic<uint64_t> packets_out{0}, bytes_out{0}, packets_in{0}, bytes_in{0};
-    std::atomic<uint64_t> send_errors{0}, send_queued{0}, oversize_in{0}, gso_refused{0};
-    std::atomic<uint64_t> gso_sends{0};  // messages the kernel cut into several datagrams (UDP GSO)
-    std::atomic<uint64_t> fault_dropped_out{0}, fault_dropped_in{0}, fault_duplicated{0},
-        fault_delayed{0};
-};
-
 class Udp {
 public:
     using Receive = std::function<void(const unsigned char* data, size_t len, const Address& from)>;
 
-    Udp() = default;
+    // Counts into the cluster's metrics (packets, bytes, errors, faults).
+    explicit Udp(metrics::Counters<metrics::ClusterMetric>& counters) : counters_(counters) {}
     ~Udp() = default;
     Udp(const Udp&) = delete;
     Udp& operator=(const Udp&) = delete;
@@ -116,7 +109,6 @@ public:
     int rcvbuf_granted() const { return rcvbuf_granted_; }
     int sndbuf_granted() const { return sndbuf_granted_; }
     const Address& local() const { return local_; }
-    const Counters& counters() const { return counters_; }
     uint64_t fault_seed() const { return seed_; }
 
 private:
@@ -179,7 +171,7 @@ private:
     bool batching_ = false;
     std::string batch_bytes_;
     std::vector<Pending> batch_;
-    Counters counters_;
+    metrics::Counters<metrics::ClusterMetric>& counters_;
 
     // Fault rates (percent), read by direct senders too.
     std::atomic<int> drop_{0}, drop_recv_{0}, duplicate_{0}, delay_{0};

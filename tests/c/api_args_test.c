@@ -117,7 +117,7 @@ static void test_null_cache_args(mccache_cache_t *c) {
 
     mccache_metadata_t md;
     memset(&md, 0, sizeof md);
-    md.struct_version = MCCACHE_METADATA_VERSION;
+    md.struct_size = sizeof md;
     CHECK_NULL_ARG(mccache_metadata(NULL, k, 3, &md), "cache");
     CHECK_NULL_ARG(mccache_metadata(c, NULL, 3, &md), "key");
     CHECK_NULL_ARG(mccache_metadata(c, k, 3, NULL), "out");
@@ -181,7 +181,7 @@ static void test_empty_key(mccache_cache_t *c) {
     uint64_t sum;
     mccache_metadata_t md;
     memset(&md, 0, sizeof md);
-    md.struct_version = MCCACHE_METADATA_VERSION;
+    md.struct_size = sizeof md;
 
     CHECK_RC(mccache_put(c, "k", 0, "v", 1, 0), MCCACHE_EINVAL);
     CHECK_MSG("key");
@@ -212,7 +212,7 @@ static void test_key_too_big(mccache_cache_t *c) {
     uint64_t sum;
     mccache_metadata_t md;
     memset(&md, 0, sizeof md);
-    md.struct_version = MCCACHE_METADATA_VERSION;
+    md.struct_size = sizeof md;
 
     CHECK_RC(mccache_put(c, big, sizeof big, "v", 1, 0), MCCACHE_ETOOBIG);
     CHECK_MSG("16");
@@ -295,7 +295,7 @@ static void test_cache_settings_that_do_not_fit(void) {
     REQUIRE(mccache_config_new(&cfg) == MCCACHE_OK);
     CHECK_RC(mccache_config_set(cfg, "small.cache_size", "4KiB"), MCCACHE_OK);
     mccache_t *node = NULL;
-    int rc = mccache_open(&node, cfg);
+    int rc = mccache_open(cfg, &node);
     mccache_config_free(cfg);
     if (rc == MCCACHE_ECONFIG) {
         CHECK_MSG("small");

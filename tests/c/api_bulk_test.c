@@ -26,7 +26,7 @@ static void test_put_batch(mccache_cache_t *c) {
         mccache_value_free(v);
         mccache_metadata_t md;
         memset(&md, 0, sizeof md);
-        md.struct_version = MCCACHE_METADATA_VERSION;
+        md.struct_size = sizeof md;
         CHECK_RC(mccache_metadata(c, keys[i], klens[i], &md), MCCACHE_OK);
         CHECK(md.expires_ms == md.updated_ms + 60000);
     }
@@ -180,7 +180,7 @@ static void test_iteration(mccache_cache_t *c) {
     /* Iterating is not a lookup. */
     mccache_metadata_t md;
     memset(&md, 0, sizeof md);
-    md.struct_version = MCCACHE_METADATA_VERSION;
+    md.struct_size = sizeof md;
     CHECK_RC(mccache_metadata(c, TH_STR("it-001"), &md), MCCACHE_OK);
     CHECK(md.lookups == 0);
 
@@ -362,7 +362,7 @@ static void test_metrics(mccache_t *node, mccache_cache_t *c) {
     CHECK_RC(mccache_put(c, TH_STR("short"), "x", 1, 30), MCCACHE_OK);
     mccache_metadata_t md;
     memset(&md, 0, sizeof md);
-    md.struct_version = MCCACHE_METADATA_VERSION;
+    md.struct_size = sizeof md;
     CHECK_RC(mccache_metadata(c, TH_STR("short"), &md), MCCACHE_OK);
     WAIT_UNTIL(th_now_ms() > md.expires_ms + 1, TH_DEADLINE_MS);
     CHECK_RC(mccache_housekeep(node), MCCACHE_OK);
@@ -415,7 +415,7 @@ static void test_byte_accounting(mccache_cache_t *fresh, mccache_cache_t *budget
         CHECK_RC(mccache_put(fresh, key, strlen(key), val, vlen, MCCACHE_TTL_NEVER), MCCACHE_OK);
         mccache_metadata_t md;
         memset(&md, 0, sizeof md);
-        md.struct_version = MCCACHE_METADATA_VERSION;
+        md.struct_size = sizeof md;
         CHECK_RC(mccache_metadata(fresh, key, strlen(key), &md), MCCACHE_OK);
         if (md.charged_bytes < strlen(key) + vlen) honest = 0;
         sum += md.charged_bytes;

@@ -45,7 +45,7 @@ static void check_cache_calls_closed(mccache_cache_t *c) {
     size_t n = 0;
     mccache_metadata_t md;
     memset(&md, 0, sizeof md);
-    md.struct_version = MCCACHE_METADATA_VERSION;
+    md.struct_size = sizeof md;
 
     CHECK_CLOSED(mccache_put(c, TH_STR("k"), TH_STR("v"), 0));
     CHECK_CLOSED(mccache_get(c, TH_STR("k"), &v));

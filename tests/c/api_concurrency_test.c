@@ -122,7 +122,7 @@ static void one_op(struct worker *w, int *closed, mccache_value_t **held, char *
         case 8: {
             mccache_metadata_t md;
             memset(&md, 0, sizeof md);
-            md.struct_version = MCCACHE_METADATA_VERSION;
+            md.struct_size = sizeof md;
             note(w, mccache_metadata(w->cache, key, (size_t)klen, &md), "metadata", closed);
             break;
         }
@@ -329,7 +329,7 @@ static void test_several_nodes(void) {
         mccache_value_free(v);
         mccache_metadata_t md;
         memset(&md, 0, sizeof md);
-        md.struct_version = MCCACHE_METADATA_VERSION;
+        md.struct_size = sizeof md;
         CHECK_RC(mccache_metadata(caches[i], TH_STR("who"), &md), MCCACHE_OK);
         CHECK(md.version_node == ids[i]);
     }

@@ -239,7 +239,7 @@ static void test_load_env(void) {
 
     /* mccache_open(NULL) means defaults plus the environment. */
     mccache_t *node = NULL;
-    CHECK_RC(mccache_open(&node, NULL), MCCACHE_OK);
+    CHECK_RC(mccache_open(NULL, &node), MCCACHE_OK);
     if (node != NULL) {
         char *json = NULL;
         CHECK_RC(mccache_node_config_json(node, &json), MCCACHE_OK);
@@ -273,7 +273,7 @@ static void test_node_uses_config(void) {
     CHECK_RC(mccache_config_set(cfg, "store_shards", "1"), MCCACHE_OK);
     CHECK_RC(mccache_config_set(cfg, "crypto_key", KEY32_B64), MCCACHE_OK);
     mccache_t *node = NULL;
-    CHECK_RC(mccache_open(&node, cfg), MCCACHE_OK);
+    CHECK_RC(mccache_open(cfg, &node), MCCACHE_OK);
     /* The node copied the configuration. */
     mccache_config_free(cfg);
     REQUIRE(node != NULL);
@@ -332,14 +332,14 @@ static void test_inconsistent_settings(void) {
     CHECK_RC(mccache_config_set(cfg, "tombstone_ttl", "1s"), MCCACHE_OK);
     CHECK_RC(mccache_config_set(cfg, "cache_pulse", "1m"), MCCACHE_OK);
     mccache_t *node = (mccache_t *)&node;
-    CHECK_RC(mccache_open(&node, cfg), MCCACHE_ECONFIG);
+    CHECK_RC(mccache_open(cfg, &node), MCCACHE_ECONFIG);
     CHECK_MSG("tombstone_ttl");
     mccache_config_free(cfg);
 
     /* A log file that cannot be opened fails the open, naming the file. */
     cfg = new_config();
     CHECK_RC(mccache_config_set(cfg, "log_filename", "/nonexistent/dir/mccache.log"), MCCACHE_OK);
-    CHECK_RC(mccache_open(&node, cfg), MCCACHE_EIO);
+    CHECK_RC(mccache_open(cfg, &node), MCCACHE_EIO);
     CHECK_MSG("/nonexistent/dir/mccache.log");
     mccache_config_free(cfg);
 }

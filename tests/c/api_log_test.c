@@ -150,35 +150,38 @@ static void test_log_file(void) {
     unlink(path);
 }
 
-/* A log callback may call the API too. The node logs from the caller's
- * thread here (cache open), so this also checks that no library lock is
- * held around the callback and that close() from it is refused. */
+/* A log callback may call the API too. It runs on the node's dispatcher
+ * thread, never on the thread that logged (a cache open here), so a slow log
+ * sink cannot stall the caller; this checks that no library lock is held
+ * around the callback and that close() from it is refused. */
 struct reentrant_log {
     mccache_t *node;
-    /* Only calls made on the opener thread count: the loop thread may log
-     * too (a stray datagram from another test's node is rejected and
-     * logged), and its callback would race with the checks below. */
     pthread_t opener;
     int opener_set; /* __atomic; publishes `opener` */
     int entered;    /* guarded by __atomic: written in the callback */
+    int on_opener;  /* the callback ran on the thread that logged */
     int metrics_rc;
     int close_rc;
     int open_rc;
+    int done; /* __atomic: the callback has finished its calls */
 };
 
 static void on_log_reenter(int level, const char *message, void *opaque) {
     (void)level;
-    (void)message;
     struct reentrant_log *rl = (struct reentrant_log *)opaque;
+    /* Only the line of the open below counts: the loop thread may log too
+     * (a stray datagram from another test's node is rejected and logged). */
+    if (!strstr(message, "\"logged-open\" open")) return;
     if (!__atomic_load_n(&rl->opener_set, __ATOMIC_ACQUIRE)) return;
-    if (!pthread_equal(pthread_self(), rl->opener)) return;
     if (__atomic_exchange_n(&rl->entered, 1, __ATOMIC_SEQ_CST)) return;
+    __atomic_store_n(&rl->on_opener, pthread_equal(pthread_self(), rl->opener) ? 1 : 0, __ATOMIC_SEQ_CST);
     char *json = NULL;
     __atomic_store_n(&rl->metrics_rc, mccache_metrics_json(rl->node, &json), __ATOMIC_SEQ_CST);
     mccache_free(json);
     mccache_cache_t *c = NULL;
     __atomic_store_n(&rl->open_rc, mccache_cache_open(rl->node, "from-log", &c), __ATOMIC_SEQ_CST);
     __atomic_store_n(&rl->close_rc, mccache_close(rl->node), __ATOMIC_SEQ_CST);
+    __atomic_store_n(&rl->done, 1, __ATOMIC_SEQ_CST);
 }
 
 struct open_call {
@@ -222,9 +225,11 @@ static void test_log_callback_reentrancy(void) {
     }
     pthread_join(t, NULL);
     CHECK_RC(oc.rc, MCCACHE_OK);
-    /* A cache open logs at info on the caller's thread, so the callback ran
-     * there, and finished before open returned. */
-    CHECK(__atomic_load_n(&rl.entered, __ATOMIC_SEQ_CST));
+    /* The open logged at info; the line reached the callback on the
+     * dispatcher thread, not on the thread that opened. */
+    WAIT_UNTIL(__atomic_load_n(&rl.done, __ATOMIC_SEQ_CST), 10000);
+    CHECK(__atomic_load_n(&rl.done, __ATOMIC_SEQ_CST));
+    CHECK(!__atomic_load_n(&rl.on_opener, __ATOMIC_SEQ_CST));
     CHECK_RC(__atomic_load_n(&rl.metrics_rc, __ATOMIC_SEQ_CST), MCCACHE_OK);
     CHECK_RC(__atomic_load_n(&rl.open_rc, __ATOMIC_SEQ_CST), MCCACHE_OK);
     CHECK_RC(__atomic_load_n(&rl.close_rc, __ATOMIC_SEQ_CST), MCCACHE_EBUSY);

@@ -336,7 +336,7 @@ static void test_delete_contains_len_clear(mccache_cache_t *c) {
 static mccache_metadata_t meta_of(mccache_cache_t *c, const char *key, int *rc) {
     mccache_metadata_t md;
     memset(&md, 0xAB, sizeof md);
-    md.struct_version = MCCACHE_METADATA_VERSION;
+    md.struct_size = sizeof md;
     *rc = mccache_metadata(c, key, strlen(key), &md);
     return md;
 }
@@ -352,7 +352,7 @@ static void test_metadata(mccache_t *node, mccache_cache_t *c) {
 
     mccache_metadata_t md = meta_of(c, "meta", &rc);
     CHECK_RC(rc, MCCACHE_OK);
-    CHECK(md.struct_version == MCCACHE_METADATA_VERSION);
+    CHECK(md.struct_size == sizeof md);
     CHECK(md.version_node == node_id);
     CHECK(md.version_hlc != 0);
     /* The HLC's physical part is wall-clock milliseconds (48 bits). */
@@ -415,14 +415,27 @@ static void test_metadata(mccache_t *node, mccache_cache_t *c) {
     }
     CHECK(monotonic);
 
-    /* Unknown layouts are refused rather than half filled. */
+    /* A size below the first published layout is refused, not half filled. */
     mccache_metadata_t bad;
     memset(&bad, 0, sizeof bad);
-    bad.struct_version = 0;
+    bad.struct_size = 0;
     CHECK_RC(mccache_metadata(c, TH_STR("meta"), &bad), MCCACHE_EINVAL);
-    CHECK_MSG("struct_version");
-    bad.struct_version = MCCACHE_METADATA_VERSION + 1;
+    CHECK_MSG("struct_size");
+    bad.struct_size = sizeof bad - 8;
     CHECK_RC(mccache_metadata(c, TH_STR("meta"), &bad), MCCACHE_EINVAL);
+    CHECK(bad.version_hlc == 0);
+    /* A caller built against a longer, later layout gets the fields this
+     * library knows, and not a byte more: struct_size says how far it wrote. */
+    struct {
+        mccache_metadata_t md;
+        unsigned char later[16];
+    } newer;
+    memset(&newer, 0xAB, sizeof newer);
+    newer.md.struct_size = sizeof newer;
+    CHECK_RC(mccache_metadata(c, TH_STR("meta"), &newer.md), MCCACHE_OK);
+    CHECK(newer.md.struct_size == sizeof newer.md);
+    CHECK(newer.md.version_node == node_id);
+    CHECK(newer.later[0] == 0xAB && newer.later[15] == 0xAB);
 
     md = meta_of(c, "absent", &rc);
     CHECK_RC(rc, MCCACHE_ENOTFOUND);

@@ -132,7 +132,7 @@ static inline mccache_t *th_open_node(const char *const *settings) {
             return NULL;
         }
     }
-    int rc = mccache_open(&node, cfg);
+    int rc = mccache_open(cfg, &node);
     mccache_config_free(cfg);
     if (rc != MCCACHE_OK) {
         fprintf(stderr, "mccache_open: %s: %s\n", mccache_err_name(rc), mccache_last_error());

@@ -87,7 +87,7 @@ protected:
             EXPECT_EQ(mccache_config_set(cfg, k.c_str(), v.c_str()), MCCACHE_OK)
                 << k << ": " << mccache_last_error();
         Node n;
-        EXPECT_EQ(mccache_open(&n.node, cfg), MCCACHE_OK) << mccache_last_error();
+        EXPECT_EQ(mccache_open(cfg, &n.node), MCCACHE_OK) << mccache_last_error();
         mccache_config_free(cfg);
         EXPECT_EQ(mccache_cache_open(n.node, cache, &n.cache), MCCACHE_OK);
         nodes.push_back(n);
@@ -218,7 +218,7 @@ TEST_F(Cluster, UpdateModeAppliesOnlyWhereThePeerHasTheKey) {
     // may rightly win.
     ASSERT_TRUE(wait_until([&] {
         mccache_metadata_t a{}, b{};
-        a.struct_version = b.struct_version = MCCACHE_METADATA_VERSION;
+        a.struct_size = b.struct_size = sizeof b;
         return mccache_metadata(nodes[0].cache, "shared", 6, &a) == MCCACHE_OK &&
                mccache_metadata(nodes[1].cache, "shared", 6, &b) == MCCACHE_OK &&
                a.version_hlc == b.version_hlc && a.version_node == b.version_node;
@@ -253,7 +253,7 @@ TEST_F(Cluster, ConcurrentWritesToOneKeyConvergeToTheHighestVersion) {
     for (auto& w : writers) w.join();
     auto version = [&](const Node& n) {
         mccache_metadata_t m{};
-        m.struct_version = MCCACHE_METADATA_VERSION;
+        m.struct_size = sizeof m;
         if (mccache_metadata(n.cache, "hot", 3, &m) != MCCACHE_OK) return std::pair<uint64_t, uint64_t>{0, 0};
         return std::pair<uint64_t, uint64_t>{m.version_hlc, m.version_node};
     };
@@ -276,7 +276,7 @@ TEST_F(Cluster, DeleteRacingADelayedOlderPutNeverResurrects) {
     wait_for_members(2);
     put(nodes[0], "k", "older");
     mccache_metadata_t put_version{};
-    put_version.struct_version = MCCACHE_METADATA_VERSION;
+    put_version.struct_size = sizeof put_version;
     ASSERT_EQ(mccache_metadata(nodes[0].cache, "k", 1, &put_version), MCCACHE_OK);
     // Node 1 has not seen the put (it is held back). Make its clock pass the
     // put's version, so that its delete is newer by the rules: then it must
@@ -284,7 +284,7 @@ TEST_F(Cluster, DeleteRacingADelayedOlderPutNeverResurrects) {
     ASSERT_TRUE(wait_until([&] {
         put(nodes[1], "probe", "x");
         mccache_metadata_t m{};
-        m.struct_version = MCCACHE_METADATA_VERSION;
+        m.struct_size = sizeof m;
         mccache_metadata(nodes[1].cache, "probe", 5, &m);
         return m.version_hlc > put_version.version_hlc;
     }));

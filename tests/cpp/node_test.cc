@@ -1,4 +1,4 @@
-// The node: loop thread, housekeeper, events, callbacks and close.
+// The node: loop and dispatcher threads, housekeeper, events, callbacks and close.
 #include "node/node.h"
 
 #include <gtest/gtest.h>
@@ -80,17 +80,17 @@ TEST(Node, PerCacheSettingsApply) {
     ASSERT_TRUE(n->open_cache("other", &other, &created).ok());
     EXPECT_EQ(small->store().limits().max_entries, 3u);
     EXPECT_EQ(other->store().limits().max_entries, 65536u);
-    EXPECT_EQ(small->default_ttl_ms(), 2000);
+    EXPECT_EQ(small->store().limits().default_ttl_ms, 2000);
     n->close();
 }
 
-TEST(Node, EventsRunOnTheLoopThreadInOrder) {
+TEST(Node, EventsRunOnTheDispatcherThreadInOrder) {
     auto n = open_node();
     node::Cache* c;
     bool created;
     ASSERT_TRUE(n->open_cache("ev", &c, &created).ok());
     Collected got;
-    n->set_change_callback(*c, {collect, &got, collect_free});
+    c->set_change_callback({collect, &got, collect_free});
     auto& hlc = n->hlc();
     c->store().apply("k", 1, val("1"), {hlc.tick(), n->id()}, -1, store::Origin::Local);
     c->store().apply("k", 1, val("2"), {hlc.tick(), n->id()}, -1, store::Origin::Local);
@@ -104,7 +104,13 @@ TEST(Node, EventsRunOnTheLoopThreadInOrder) {
         std::lock_guard<std::mutex> lock(got.mu);
         EXPECT_EQ(got.types, (std::vector<int>{MCCACHE_EVENT_INSERT, MCCACHE_EVENT_UPDATE,
                                                 MCCACHE_EVENT_DELETE}));
-        for (auto id : got.threads) EXPECT_NE(id, std::this_thread::get_id());
+        // Not the writer's thread, and not the loop that runs the cluster:
+        // the dispatcher's.
+        for (auto id : got.threads) {
+            EXPECT_NE(id, std::this_thread::get_id());
+            EXPECT_NE(id, n->loop_thread_id());
+            EXPECT_EQ(id, n->dispatcher().thread_id());
+        }
     }
     n->close();
     EXPECT_EQ(got.freed, 1);
@@ -116,8 +122,8 @@ TEST(Node, ReplacingACallbackFreesTheOldOneOnce) {
     bool created;
     ASSERT_TRUE(n->open_cache("cb", &c, &created).ok());
     Collected first, second;
-    n->set_change_callback(*c, {collect, &first, collect_free});
-    n->set_change_callback(*c, {collect, &second, collect_free});
+    c->set_change_callback({collect, &first, collect_free});
+    c->set_change_callback({collect, &second, collect_free});
     ASSERT_TRUE(wait_for([&] {
         std::lock_guard<std::mutex> lock(first.mu);
         return first.freed == 1;
@@ -136,7 +142,7 @@ TEST(Node, HousekeeperExpiresEntriesOnItsOwn) {
     bool created;
     ASSERT_TRUE(n->open_cache("ttl", &c, &created).ok());
     Collected got;
-    n->set_change_callback(*c, {collect, &got, collect_free});
+    c->set_change_callback({collect, &got, collect_free});
     int64_t expires = n->clock().now_ms() + 50;
     for (int i = 0; i < 10; ++i) {
         std::string k = "k" + std::to_string(i);
@@ -176,7 +182,7 @@ TEST(Node, SlowCallbackOverflowsTheQueueAndIsCounted) {
     ASSERT_TRUE(n->open_cache("slow", &c, &created).ok());
     static std::mutex gate;
     gate.lock();
-    n->set_change_callback(*c, {[](const mccache_event_t*, void*) { std::lock_guard<std::mutex> l(gate); },
+    c->set_change_callback({[](const mccache_event_t*, void*) { std::lock_guard<std::mutex> l(gate); },
                                 nullptr, nullptr});
     for (int i = 0; i < 200; ++i) {
         std::string k = "k" + std::to_string(i);
@@ -197,7 +203,7 @@ TEST(Node, CloseIsBoundedAndReleasesEverything) {
         bool created;
         ASSERT_TRUE(n->open_cache("a", &c, &created).ok());
         Collected got;
-        n->set_change_callback(*c, {collect, &got, collect_free});
+        c->set_change_callback({collect, &got, collect_free});
         for (int i = 0; i < 100; ++i) {
             std::string k = "k" + std::to_string(i);
             c->store().apply(k.data(), k.size(), val("v"), {n->hlc().tick(), n->id()}, -1,

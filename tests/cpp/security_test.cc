@@ -383,7 +383,7 @@ protected:
     Node open(const Settings& settings = {}, const char* cache = "c") {
         mccache_config_t* cfg = config(settings);
         Node n;
-        EXPECT_EQ(mccache_open(&n.node, cfg), MCCACHE_OK) << mccache_last_error();
+        EXPECT_EQ(mccache_open(cfg, &n.node), MCCACHE_OK) << mccache_last_error();
         mccache_config_free(cfg);
         if (!n.node) return n;
         EXPECT_EQ(mccache_cache_open(n.node, cache, &n.cache), MCCACHE_OK);
@@ -435,7 +435,7 @@ protected:
         size_t kl;
         while (mccache_iter_next(it, &k, &kl, nullptr) == MCCACHE_OK) {
             mccache_metadata_t md{};
-            md.struct_version = MCCACHE_METADATA_VERSION;
+            md.struct_size = sizeof md;
             if (mccache_metadata(n.cache, k, kl, &md) != MCCACHE_OK) continue;
             out[std::string(static_cast<const char*>(k), kl)] = {md.version_hlc, md.version_node, md.checksum};
         }
@@ -1020,7 +1020,7 @@ TEST_F(Security, WithoutAKeyTheNodeWarnsOnce) {
 TEST_F(Security, RequireEncryptionRefusesToOpenWithoutAKey) {
     mccache_config_t* cfg = config({{"require_encryption", "true"}});
     mccache_t* n = nullptr;
-    EXPECT_EQ(mccache_open(&n, cfg), MCCACHE_ECONFIG);
+    EXPECT_EQ(mccache_open(cfg, &n), MCCACHE_ECONFIG);
     EXPECT_EQ(n, nullptr);
     EXPECT_TRUE(contains(mccache_last_error(), "crypto_key")) << mccache_last_error();
     mccache_config_free(cfg);

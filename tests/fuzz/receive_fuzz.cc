@@ -322,8 +322,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
             const std::string& d = datagrams[i];
             // An exact-size copy: a read past its end is an ASan report.
             std::vector<unsigned char> buf(d.begin(), d.end());
-            const cluster::Metrics& m = t.node->cluster().metrics();
-            uint64_t malformed = m.rejected_malformed, records = m.rejected_records;
+            const auto& m = t.node->cluster().counters();
+            const uint64_t malformed = m.get(metrics::ClusterMetric::rejected_malformed);
+            const uint64_t records = m.get(metrics::ClusterMetric::rejected_records);
             t.node->cluster().receive_for_test(buf.data(), buf.size(), w.sinks[from[i]].addr);
             if (verbose) {
                 wire::Header h;
@@ -331,8 +332,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                 std::fprintf(stderr, "  %zu bytes: %s type %d flags %d sender %016llx seq %llu frag %u/%u%s%s\n",
                              buf.size(), wire::error_name(e), int(h.type), h.flags,
                              static_cast<unsigned long long>(h.sender), static_cast<unsigned long long>(h.seq),
-                             h.frag_index, h.frag_count, m.rejected_malformed > malformed ? " MALFORMED" : "",
-                             m.rejected_records > records ? " BAD-RECORD" : "");
+                             h.frag_index, h.frag_count,
+                             m.get(metrics::ClusterMetric::rejected_malformed) > malformed ? " MALFORMED" : "",
+                             m.get(metrics::ClusterMetric::rejected_records) > records ? " BAD-RECORD" : "");
             }
         }
     });

@@ -20,7 +20,7 @@ int header_c99_uses_api(void) {
     const char *(*strerror_fn)(int) = mccache_strerror;
     int (*put)(mccache_cache_t *, const void *, size_t, const void *, size_t, int64_t) = mccache_put;
     mccache_metadata_t md;
-    md.struct_version = MCCACHE_METADATA_VERSION;
-    return (version != 0) + (strerror_fn != 0) + (put != 0) + (int)md.struct_version +
+    md.struct_size = sizeof md;
+    return (version != 0) + (strerror_fn != 0) + (put != 0) + (int)md.struct_size +
            (int)(MCCACHE_TTL_NEVER < MCCACHE_TTL_DEFAULT);
 }

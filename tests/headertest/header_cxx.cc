@@ -18,6 +18,6 @@ int header_cxx_uses_api();
 int header_cxx_uses_api() {
     version_fn *version = mccache_version;
     mccache_metadata_t md = mccache_metadata_t();
-    md.struct_version = MCCACHE_METADATA_VERSION;
-    return (version != nullptr) + static_cast<int>(md.struct_version);
+    md.struct_size = sizeof md;
+    return (version != nullptr) + static_cast<int>(md.struct_size);
 }

@@ -25,7 +25,7 @@ int main(void) {
         return 1;
     }
     if (check(mccache_config_new(&config), "config_new") != MCCACHE_OK) return 1;
-    if (check(mccache_open(&node, config), "open") != MCCACHE_OK) {
+    if (check(mccache_open(config, &node), "open") != MCCACHE_OK) {
         mccache_config_free(config);
         return 1;
     }

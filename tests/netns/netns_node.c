@@ -230,7 +230,7 @@ static void cmd_dump(void) {
     while (lines && mccache_iter_next(it, &key, &klen, &v) == MCCACHE_OK) {
         mccache_metadata_t md;
         memset(&md, 0, sizeof md);
-        md.struct_version = MCCACHE_METADATA_VERSION;
+        md.struct_size = sizeof md;
         size_t vlen = 0;
         const void *vd = mccache_value_data(v, &vlen);
         uint64_t vh = fnv1a64(vd, vlen);
@@ -295,7 +295,7 @@ static int open_node(int argc, char **argv) {
             return rc;
         }
     }
-    rc = mccache_open(&g_node, cfg);
+    rc = mccache_open(cfg, &g_node);
     mccache_config_free(cfg);
     if (rc != MCCACHE_OK) {
         fprintf(stderr, "netns_node: open: %s\n", mccache_last_error());

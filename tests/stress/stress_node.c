@@ -288,7 +288,7 @@ static void one_op(mccache_cache_t *cache, unsigned char *buf, uint32_t *counter
         klen = pick_key(key, sizeof key);
         mccache_metadata_t m;
         memset(&m, 0, sizeof m);
-        m.struct_version = MCCACHE_METADATA_VERSION;
+        m.struct_size = sizeof m;
         c->metadata++;
         int rc = mccache_metadata(cache, key, klen, &m);
         if (rc != MCCACHE_OK && rc != MCCACHE_ENOTFOUND) c->errors++;
@@ -435,7 +435,7 @@ static int write_dump(mccache_cache_t *cache, const char *path, uint64_t *bad) {
     while (lines && mccache_iter_next(it, &key, &klen, &v) == MCCACHE_OK) {
         mccache_metadata_t m;
         memset(&m, 0, sizeof m);
-        m.struct_version = MCCACHE_METADATA_VERSION;
+        m.struct_size = sizeof m;
         int rc = mccache_metadata(cache, key, klen, &m);
         size_t vlen = 0;
         const void *data = mccache_value_data(v, &vlen);
@@ -613,7 +613,7 @@ static int open_node(const options_t *o, mccache_t **node) {
             return -1;
         }
     }
-    int rc = mccache_open(node, cfg);
+    int rc = mccache_open(cfg, node);
     mccache_config_free(cfg);
     if (rc != MCCACHE_OK) say("open: %s: %s", mccache_err_name(rc), mccache_last_error());
     return rc == MCCACHE_OK ? 0 : -1;

@@ -232,7 +232,7 @@ static void print_probe(mccache_cache_t *c, char *keys) {
         mccache_value_t *v = NULL;
         mccache_metadata_t md;
         memset(&md, 0, sizeof md);
-        md.struct_version = MCCACHE_METADATA_VERSION;
+        md.struct_size = sizeof md;
         int rc = mccache_get(c, key, strlen(key), &v);
         if (rc == MCCACHE_OK && mccache_metadata(c, key, strlen(key), &md) == MCCACHE_OK) {
             size_t len = 0;
@@ -302,7 +302,7 @@ int main(int argc, char **argv) {
     rc = mccache_config_get(cfg, "interface", iface, &iface_len);
     if (rc != MCCACHE_OK) die("mccache_config_get", rc);
     mccache_t *node = NULL;
-    rc = mccache_open(&node, cfg);
+    rc = mccache_open(cfg, &node);
     mccache_config_free(cfg);
     if (rc != MCCACHE_OK) die("mccache_open", rc);
     rc = mccache_node_id(node, &st.self);

@@ -126,7 +126,7 @@ static mcgo_res mcgo_config_json(mccache_config_t *c) {
 // ---- node
 static mcgo_res mcgo_open(mccache_config_t *c) {
 	mccache_t *n = NULL;
-	mcgo_res r = mcgo_done(mccache_open(&n, c));
+	mcgo_res r = mcgo_done(mccache_open(c, &n));
 	r.p = n;
 	return r;
 }
@@ -259,7 +259,7 @@ typedef struct {
 static mcgo_meta_res mcgo_metadata(mccache_cache_t *c, const void *k, size_t kn) {
 	mcgo_meta_res out;
 	memset(&out.m, 0, sizeof out.m);
-	out.m.struct_version = MCCACHE_METADATA_VERSION;
+	out.m.struct_size = sizeof out.m;
 	out.r = mcgo_done(mccache_metadata(c, k, kn, &out.m));
 	return out;
 }

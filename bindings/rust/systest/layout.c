@@ -17,7 +17,7 @@ struct mccache_systest_item {
 
 const struct mccache_systest_item mccache_systest_items[] = {
     SIZE(mccache_metadata_t),
-    FIELD(mccache_metadata_t, struct_version),
+    FIELD(mccache_metadata_t, struct_size),
     FIELD(mccache_metadata_t, reserved0),
     FIELD(mccache_metadata_t, version_hlc),
     FIELD(mccache_metadata_t, version_node),
@@ -30,7 +30,6 @@ const struct mccache_systest_item mccache_systest_items[] = {
     FIELD(mccache_metadata_t, value_size),
     FIELD(mccache_metadata_t, charged_bytes),
     FIELD(mccache_metadata_t, checksum),
-    FIELD(mccache_metadata_t, reserved),
 
     SIZE(mccache_event_t),
     FIELD(mccache_event_t, struct_size),
@@ -58,7 +57,6 @@ const struct mccache_systest_item mccache_systest_items[] = {
     CONST(MCCACHE_VERSION_MINOR),
     CONST(MCCACHE_VERSION_PATCH),
     CONST(MCCACHE_VERSION_NUMBER),
-    CONST(MCCACHE_METADATA_VERSION),
     CONST(MCCACHE_TTL_DEFAULT),
     CONST(MCCACHE_TTL_NEVER),
     CONST(MCCACHE_OK),

@@ -22,7 +22,7 @@ static inline mccache_t *repro_open(const char *cluster, int port, const char *i
         exit(2);
     }
     mccache_t *n = NULL;
-    if (mccache_open(&n, c) != MCCACHE_OK) {
+    if (mccache_open(c, &n) != MCCACHE_OK) {
         fprintf(stderr, "open: %s\n", mccache_last_error());
         exit(2);
     }

@@ -104,7 +104,7 @@ func Open(keys [][]byte, value []byte) (*Raw, error) {
 	if rc := C.mccache_config_set(cfg, key, none); rc != 0 {
 		return nil, fmt.Errorf("mccache_config_set(transport): %d", rc)
 	}
-	if rc := C.mccache_open(&r.node, cfg); rc != 0 {
+	if rc := C.mccache_open(cfg, &r.node); rc != 0 {
 		return nil, fmt.Errorf("mccache_open: %d", rc)
 	}
 	name := C.CString("bench")

@@ -7,7 +7,6 @@ pub const MCCACHE_VERSION_MINOR: u32 = 1;
 pub const MCCACHE_VERSION_PATCH: u32 = 0;
 pub const MCCACHE_VERSION_NUMBER: u32 = 100;
 pub const MCCACHE_VERSION_STRING: &[u8; 6] = b"0.1.0\0";
-pub const MCCACHE_METADATA_VERSION: u32 = 1;
 pub const MCCACHE_OK: mccache_err = 0;
 pub const MCCACHE_EINVAL: mccache_err = -1;
 pub const MCCACHE_ENOMEM: mccache_err = -2;
@@ -132,8 +131,8 @@ unsafe extern "C" {
 }
 unsafe extern "C" {
     pub fn mccache_open(
-        out: *mut *mut mccache_t,
         config: *const mccache_config_t,
+        out: *mut *mut mccache_t,
     ) -> ::core::ffi::c_int;
 }
 unsafe extern "C" {
@@ -233,7 +232,7 @@ unsafe extern "C" {
 #[repr(C)]
 #[derive(Debug, Default, Copy, Clone)]
 pub struct mccache_metadata_s {
-    pub struct_version: u32,
+    pub struct_size: u32,
     pub reserved0: u32,
     pub version_hlc: u64,
     pub version_node: u64,
@@ -246,7 +245,6 @@ pub struct mccache_metadata_s {
     pub value_size: u64,
     pub charged_bytes: u64,
     pub checksum: u64,
-    pub reserved: [u64; 4usize],
 }
 pub type mccache_metadata_t = mccache_metadata_s;
 unsafe extern "C" {

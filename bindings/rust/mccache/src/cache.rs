@@ -210,10 +210,10 @@ impl Cache {
     pub fn metadata(&self, key: impl AsRef<[u8]>) -> Result<Option<Metadata>> {
         let (k, klen) = key_parts(key.as_ref());
         let mut raw = sys::mccache_metadata_t {
-            struct_version: sys::MCCACHE_METADATA_VERSION,
+            struct_size: std::mem::size_of::<sys::mccache_metadata_t>() as u32,
             ..Default::default()
         };
-        // SAFETY: valid handle and key; `raw` is a versioned out-struct.
+        // SAFETY: valid handle and key; `raw` is a sized out-struct.
         match unsafe { sys::mccache_metadata(self.raw.as_ptr(), k, klen, &mut raw) } {
             sys::MCCACHE_OK => Ok(Some(Metadata::from_raw(&raw))),
             sys::MCCACHE_ENOTFOUND => Ok(None),

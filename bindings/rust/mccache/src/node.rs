@@ -83,7 +83,7 @@ impl Node {
         crate::version::ensure_compatible()?;
         let mut raw = std::ptr::null_mut();
         // SAFETY: valid out-pointer; `config` is NULL or a live configuration.
-        check(unsafe { sys::mccache_open(&mut raw, config) })?;
+        check(unsafe { sys::mccache_open(config, &mut raw) })?;
         Ok(Node {
             raw: NonNull::new(raw).expect("mccache_open returned OK and NULL"),
         })

@@ -53,7 +53,6 @@ fn rust_items() -> BTreeMap<String, i64> {
         MCCACHE_VERSION_MINOR,
         MCCACHE_VERSION_PATCH,
         MCCACHE_VERSION_NUMBER,
-        MCCACHE_METADATA_VERSION,
         MCCACHE_TTL_DEFAULT,
         MCCACHE_TTL_NEVER,
         MCCACHE_OK,
@@ -104,8 +103,8 @@ fn for_each_metadata_field(m: &mut BTreeMap<String, i64>) {
         m,
         mccache_metadata_t,
         "mccache_metadata_t",
-        struct_version,
-        "struct_version"
+        struct_size,
+        "struct_size"
     );
     field!(
         m,
@@ -190,13 +189,6 @@ fn for_each_metadata_field(m: &mut BTreeMap<String, i64>) {
         "mccache_metadata_t",
         checksum,
         "checksum"
-    );
-    field!(
-        m,
-        mccache_metadata_t,
-        "mccache_metadata_t",
-        reserved,
-        "reserved"
     );
 }
 
@@ -302,7 +294,7 @@ fn every_struct_field_is_checked() {
     let c: BTreeMap<String, i64> = mccache_systest::c_items().into_iter().collect();
     let end = |t: &str, f: &str| c[&format!("{t}.{f}")] + c[&format!("size {t}.{f}")];
     assert_eq!(
-        end("mccache_metadata_t", "reserved"),
+        end("mccache_metadata_t", "checksum"),
         c["size mccache_metadata_t"]
     );
     assert_eq!(end("mccache_event_t", "time_ms"), c["size mccache_event_t"]);

@@ -107,7 +107,7 @@ JNIEXPORT jboolean JNICALL Java_io_libmccache_Native_metadata(JNIEnv* env, jclas
     KeyBytes k(env, key);
     if (!k.ok()) return JNI_FALSE;
     mccache_metadata_t md{};
-    md.struct_version = MCCACHE_METADATA_VERSION;
+    md.struct_size = sizeof md;
     int rc = mccache_metadata(cache_of(cache), k.data(), k.size(), &md);
     if (rc != MCCACHE_OK) {
         if (rc != MCCACHE_ENOTFOUND) throw_error(env, rc);

@@ -59,7 +59,7 @@ JNIEnv* attached_env() {
     jint rc = g_refs.vm->GetEnv(reinterpret_cast<void**>(&env), kJniVersion);
     if (rc == JNI_OK) return env;
     if (rc != JNI_EDETACHED) return nullptr;
-    JavaVMAttachArgs args{kJniVersion, const_cast<char*>("mccache-loop"), nullptr};
+    JavaVMAttachArgs args{kJniVersion, const_cast<char*>("mccache-callbacks"), nullptr};
     if (g_refs.vm->AttachCurrentThreadAsDaemon(reinterpret_cast<void**>(&env), &args) != JNI_OK)
         return nullptr;
     pthread_setspecific(g_detach_key, g_refs.vm);

@@ -11,7 +11,7 @@ extern "C" {
 
 JNIEXPORT jlong JNICALL Java_io_libmccache_Native_open(JNIEnv* env, jclass, jlong config) {
     mccache_t* node = nullptr;
-    int rc = mccache_open(&node, from_handle<mccache_config_t>(config));
+    int rc = mccache_open(from_handle<mccache_config_t>(config), &node);
     if (rc != MCCACHE_OK) throw_error(env, rc);
     return mcjni::to_handle(node);
 }

@@ -143,7 +143,7 @@ class ClusterTest {
         Thread loop = seen.threads.iterator().next();
         assertNotEquals(Thread.currentThread(), loop);
         assertTrue(loop.isDaemon());
-        assertEquals("mccache-loop", loop.getName());
+        assertEquals("mccache-callbacks", loop.getName());
 
         a.setMemberListener(null);
         Await.until(() -> Native.liveListenerRefs() == baseRefs, "the removed member listener to be released");
@@ -306,7 +306,7 @@ class ClusterTest {
         Reply r;
         while ((r = Await.next(replies, "a reply")).member() != 0) {
             assertTrue(r.json().contains("\"node\""), r.json());
-            assertEquals("mccache-loop", r.thread().getName());
+            assertEquals("mccache-callbacks", r.thread().getName());
             answered.add(r.member());
         }
         assertNull(r.json(), "the final call has no answer");

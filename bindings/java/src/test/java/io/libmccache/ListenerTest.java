@@ -93,7 +93,7 @@ class ListenerTest {
         Thread loop = all.iterator().next();
         assertNotEquals(Thread.currentThread(), loop);
         assertTrue(loop.isDaemon());
-        assertEquals("mccache-loop", loop.getName());
+        assertEquals("mccache-callbacks", loop.getName());
     }
 
     @Test

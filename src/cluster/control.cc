@@ -1,0 +1,45 @@
+#include "cluster/control.h"
+
+#include "cluster/framing.h"
+
+namespace mccache::cluster {
+
+using metrics::ClusterMetric;
+
+void Control::start(uint64_t cluster_id, uint64_t incarnation, size_t packet_mtu, crypto::Sealer* sealer) {
+    cluster_id_ = cluster_id;
+    incarnation_ = incarnation;
+    cap_ = payload_capacity(packet_mtu);
+    sealer_ = sealer;
+}
+
+void Control::send(wire::Type type, std::string_view payload, const transport::Address* to) {
+    wire::Header h;
+    h.type = type;
+    h.flags = to ? wire::kFlagUnicast : 0;
+    h.cluster = cluster_id_;
+    h.sender = host_.node_id();
+    h.incarnation = incarnation_;
+    const size_t frags = fragment_count(payload.size(), cap_);
+    if (frags > wire::kMaxFragments) {
+        host_.log().log(MCCACHE_LOG_ERROR, "message of %zu bytes exceeds the fragment limit", payload.size());
+        return;
+    }
+    h.seq = to ? ++next_to_one_ : ++next_to_all_;
+    FrameError e = frame(h, payload, cap_, *sealer_, [&](std::string&& dgram, const wire::Header&, std::string_view) {
+        if (to) udp_.send_to(*to, dgram);
+        else udp_.send_all(dgram);
+        if (frags > 1) counters_.add(ClusterMetric::fragments_sent);
+    });
+    if (e == FrameError::SealFailed) host_.log().log(MCCACHE_LOG_ERROR, "cannot seal a datagram; message dropped");
+}
+
+void Control::send_records(wire::Type type, const std::vector<wire::Record>& records, uint8_t flags,
+                           const transport::Address& to, std::vector<std::string>* large) {
+    pack_records(records, cap_, flags, [&](std::string_view payload, bool is_large) {
+        if (is_large) large->emplace_back(payload);
+        else send(type, payload, &to);
+    });
+}
+
+}  // namespace mccache::cluster

@@ -1,0 +1,94 @@
+// The members this node knows: who they are (id, incarnation, address),
+// whether they are alive (failure detection by silence), and the per-member
+// state the other parts keep (their stream, their partial messages, the
+// replay windows of their unsequenced counters). Loop thread only.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+
+#include "cluster/host.h"
+#include "cluster/reassembly.h"
+#include "cluster/stream_in.h"
+#include "metrics/metrics.h"
+#include "transport/udp.h"
+#include "wire/wire.h"
+
+namespace mccache::cluster {
+
+enum class MemberState : int { Alive = 1, Down = 2, Left = 3 };
+
+// A 1024-wide window over one of a sender's unsequenced counters: which of
+// the latest numbers have been seen.
+class ReplayWindow {
+public:
+    // Whether `seq` was seen (or is too old to tell); with `mark`, records it.
+    bool check(uint64_t seq, bool mark);
+
+private:
+    static constexpr uint64_t kBits = 1024;
+    uint64_t top_ = 0;
+    uint64_t seen_[kBits / 64] = {};  // bit i: seq top - i was seen
+};
+
+struct Member {
+    uint64_t id = 0;
+    uint64_t incarnation = 0;
+    transport::Address addr;
+    MemberState state = MemberState::Alive;
+    int64_t last_seen_ms = 0;
+    int64_t joined_ms = 0;
+    // Another anti-entropy round with this member is due (0: none): set
+    // while a round still finds differences, when its stream loses what
+    // cannot be resent, and on first contact.
+    int64_t resync_due_ms = 0;
+    PeerStream stream;
+    Partials partials;
+    // [0] to all, [1] to one: separate, because the two arrive on different
+    // sockets with different backlogs. (The stream deduplicates itself.)
+    ReplayWindow window[2];
+};
+
+class Membership {
+public:
+    Membership(Host& host, Reassembler& reassembly, metrics::Counters<metrics::ClusterMetric>& counters)
+        : host_(host), reassembly_(reassembly), counters_(counters) {}
+
+    // How a datagram's sender was found.
+    enum class Contact { Known, New, Restarted };
+    // The sender's entry: created for a new sender, reset for a new
+    // incarnation; nullptr (counted) for an earlier incarnation, a goodbye
+    // from a stranger, or a full table. Nothing about a known member changes
+    // here: touch() marks it live once the datagram has passed the replay
+    // and duplicate checks.
+    Member* admit(const wire::Header& h, const transport::Address& from, Contact* contact);
+    // The member was heard from: its address and liveness. True if it had
+    // been down and is now alive again.
+    bool touch(Member& m, const wire::Header& h, const transport::Address& from);
+    void goodbye(Member& m);
+
+    // Failure detection (every heartbeat interval): members silent for
+    // member_timeout go down; those down or gone for long are forgotten.
+    void tick(int64_t now);
+
+    size_t alive() const;
+    Member* find(uint64_t id);
+    bool alive(uint64_t id) const;
+    template <typename F>
+    void for_each(F&& fn) {
+        for (auto& [id, m] : members_) fn(m);
+    }
+    std::string to_json(const std::string& self_address) const;
+
+private:
+    void report(const Member& m, int event);
+
+    Host& host_;
+    Reassembler& reassembly_;
+    metrics::Counters<metrics::ClusterMetric>& counters_;
+    std::map<uint64_t, Member> members_;
+};
+
+}  // namespace mccache::cluster
