@@ -1,6 +1,8 @@
-# docs/CONFIG.md is generated from the configuration schema.
-#   cmake -DTOOL=<mccache-config-doc> -DDOC=docs/CONFIG.md -DMODE=write -P ConfigDoc.cmake
-#   cmake -DTOOL=... -DDOC=... -DMODE=check -DSCRATCH=<file> -P ConfigDoc.cmake  (Docs::config)
+# Generated documents: docs/CONFIG.md from the configuration schema,
+# docs/METRICS.md from the metrics table.
+#   cmake -DTOOL=<generator> -DDOC=docs/X.md -DMODE=write -P ConfigDoc.cmake
+#   cmake -DTOOL=... -DDOC=... -DMODE=check -DSCRATCH=<file> [-DTARGET=<target>] -P ConfigDoc.cmake
+#   (the Docs:: tests)
 if(MODE STREQUAL "write")
   set(_out "${DOC}")
 else()
@@ -15,13 +17,16 @@ if(MODE STREQUAL "write")
   return()
 endif()
 
-set(_how "Regenerate it with: cmake --build <build-dir> --target config-doc")
+if(NOT TARGET)
+  set(TARGET config-doc)
+endif()
+set(_how "Regenerate it with: cmake --build <build-dir> --target ${TARGET}")
 if(NOT EXISTS "${DOC}")
   message(FATAL_ERROR "${DOC} is missing. ${_how}")
 endif()
 execute_process(COMMAND "${CMAKE_COMMAND}" -E compare_files "${DOC}" "${SCRATCH}" RESULT_VARIABLE differ)
 if(differ)
   execute_process(COMMAND diff -u "${DOC}" "${SCRATCH}")
-  message(FATAL_ERROR "${DOC} is stale: the schema now generates the text above. ${_how}")
+  message(FATAL_ERROR "${DOC} is stale: the code now generates the text above. ${_how}")
 endif()
-message(STATUS "${DOC} matches the schema")
+message(STATUS "${DOC} matches the code")

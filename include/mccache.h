@@ -8,8 +8,9 @@
  *
  * - `mccache_config_t`: a bag of settings, built from defaults, an INI file,
  *   `MCCACHE_*` environment variables and explicit setters (later sources win).
- * - `mccache_t`: one node. It owns a libuv loop running on its own thread
- *   (timers, and later the network), and the named caches opened on it.
+ * - `mccache_t`: one node. It owns the named caches opened on it and two
+ *   threads: a libuv loop that runs the cluster (sockets, heartbeats,
+ *   repairs, timers) and a dispatcher that runs your callbacks.
  * - `mccache_cache_t`: a named cache, borrowed from its node. Opening the same
  *   name twice returns the same handle. It lives as long as its node.
  * - `mccache_value_t`: an immutable, reference-counted value. A reader that
@@ -20,13 +21,20 @@
  *
  * Unless a function says otherwise, every function is thread-safe: any thread
  * may call it at any time, on any handle, concurrently with any other call.
- * Gets never touch the loop thread. Writes update the store on the calling
- * thread and hand events to the loop thread.
+ * Gets never leave the calling thread. Writes update the store on the calling
+ * thread and hand replication to the loop thread.
  *
- * Callbacks (change events, logging) run on the node's loop thread. They must
- * not block. They may call any function of this API, including writes to the
- * node that runs them, except mccache_close() of that node (it returns
- * #MCCACHE_EBUSY there).
+ * Every callback (change events, membership changes, log lines, cluster
+ * request replies) and every `opaque_free` runs on the node's dispatcher
+ * thread, one at a time, in the order the work was queued (so changes to a
+ * key arrive in order). It is never the loop thread: a callback that blocks
+ * delays the callbacks behind it (change events past `event_queue_max` are
+ * dropped and counted), never heartbeats, repairs or replication. Callbacks
+ * may call any function of this API, including writes to their own node,
+ * except the ones that wait for the node: mccache_close(),
+ * mccache_housekeep() and mccache_cluster_collect() of that node return
+ * #MCCACHE_EBUSY there. At close, work still queued runs on the closing
+ * thread.
  *
  * # Conventions
  *
@@ -104,11 +112,11 @@
  * time: `assert(mccache_version() == MCCACHE_VERSION_NUMBER);`. The ABI is
  * stable within a major version; the soname carries the major version. @{ */
 #define MCCACHE_VERSION_MAJOR 0
-#define MCCACHE_VERSION_MINOR 1
+#define MCCACHE_VERSION_MINOR 2
 #define MCCACHE_VERSION_PATCH 0
 #define MCCACHE_VERSION_NUMBER \
     (MCCACHE_VERSION_MAJOR * 10000 + MCCACHE_VERSION_MINOR * 100 + MCCACHE_VERSION_PATCH)
-#define MCCACHE_VERSION_STRING "0.1.0"
+#define MCCACHE_VERSION_STRING "0.2.0"
 /** True when this header is at least version a.b.c. */
 #define MCCACHE_VERSION_CHECK(a, b, c) (MCCACHE_VERSION_NUMBER >= ((a) * 10000 + (b) * 100 + (c)))
 /** @} */
@@ -352,8 +360,10 @@ typedef void (*mccache_log_cb)(int level, const char *message, void *opaque);
  * @returns #MCCACHE_OK, #MCCACHE_EINVAL, #MCCACHE_ECLOSED.
  * Thread-safety: safe from any thread.
  * Ownership: the library owns @p opaque until it calls @p opaque_free.
- * Callback context: @p cb runs on any thread that logs (the loop thread or a
- *        caller's thread); it must be thread-safe and must not block.
+ * Callback context: @p cb runs on the node's dispatcher thread, after the
+ *        line was logged (at most 1024 lines wait; more are dropped and
+ *        counted as `log_lines_dropped`). After close it runs on the thread
+ *        that logs.
  */
 MCCACHE_API int mccache_set_log_cb(mccache_t *node, mccache_log_cb cb, void *opaque,
                                    void (*opaque_free)(void *));
@@ -363,7 +373,7 @@ MCCACHE_API int mccache_set_log_cb(mccache_t *node, mccache_log_cb cb, void *opa
 /** @name Node @{ */
 
 /**
- * @brief Open a node: validate the configuration, start its loop thread.
+ * @brief Open a node: validate the configuration, start its loop and dispatcher threads.
  * @param config The settings; copied, so the caller may free it right after.
  *        NULL means defaults plus the environment.
  * @param[out] out Receives the node.
@@ -419,9 +429,8 @@ MCCACHE_API int mccache_node_config_json(mccache_t *node, char **out);
 /**
  * @brief Metrics of the node and of every cache on it, as JSON.
  *
- * Shape: `{"node":{...},"caches":{"NAME":{...}}}`; the keys are listed in
- * `docs/ARCHITECTURE.md` (entries, bytes, hits, misses, puts, updates,
- * deletes, evictions by cause, expirations, lookups, ...).
+ * Shape: `{"node":{...},"caches":{"NAME":{...}},"cluster":{...}}`; every
+ * key, its kind, unit and meaning is in `docs/METRICS.md`.
  * @param node The node.
  * @param[out] out Receives the JSON string.
  * @returns #MCCACHE_OK, #MCCACHE_EINVAL, #MCCACHE_ECLOSED, #MCCACHE_ENOMEM.
@@ -837,8 +846,8 @@ typedef void (*mccache_change_cb)(const mccache_event_t *event, void *opaque);
  * With `callback_win` > 0 (McCache's lookup window), only changes to keys
  * that were looked up on this node within that many milliseconds before the
  * change are reported. Events are queued by the writer and delivered in order
- * per key on the loop thread. If the queue exceeds `event_queue_max` (a slow
- * callback), further events are dropped and counted (`events_dropped`).
+ * per key on the dispatcher thread. If the queue exceeds `event_queue_max` (a
+ * slow callback), further events are dropped and counted (`events_dropped`).
  * @param cache The cache.
  * @param cb The callback, or NULL to unregister.
  * @param opaque Passed to @p cb.
@@ -848,8 +857,8 @@ typedef void (*mccache_change_cb)(const mccache_event_t *event, void *opaque);
  * @returns #MCCACHE_OK, #MCCACHE_EINVAL, #MCCACHE_ECLOSED.
  * Thread-safety: safe from any thread.
  * Ownership: the library owns @p opaque until it calls @p opaque_free.
- * Callback context: @p cb and @p opaque_free run on the node's loop thread
- *        (or, at close, on the closing thread). @p cb must not block.
+ * Callback context: @p cb and @p opaque_free run on the node's dispatcher
+ *        thread (or, at close, on the closing thread).
  */
 MCCACHE_API int mccache_on_change(mccache_cache_t *cache, mccache_change_cb cb, void *opaque,
                                   void (*opaque_free)(void *));
@@ -900,7 +909,7 @@ typedef void (*mccache_member_cb)(const mccache_member_t *member, void *opaque);
  * @returns #MCCACHE_OK, #MCCACHE_EINVAL, #MCCACHE_ECLOSED.
  * Thread-safety: safe from any thread.
  * Ownership: the library owns @p opaque until it calls @p opaque_free.
- * Callback context: @p cb runs on the node's loop thread; it must not block.
+ * Callback context: @p cb and @p opaque_free run on the node's dispatcher thread.
  */
 MCCACHE_API int mccache_on_member(mccache_t *node, mccache_member_cb cb, void *opaque,
                                   void (*opaque_free)(void *));
@@ -969,8 +978,8 @@ typedef void (*mccache_reply_cb)(uint64_t member_id, const char *json, void *opa
  * @returns #MCCACHE_OK, #MCCACHE_EINVAL, #MCCACHE_ECLOSED.
  * Thread-safety: safe from any thread.
  * Ownership: the library owns @p opaque until it calls @p opaque_free.
- * Callback context: @p cb runs on the node's loop thread; if the node closes
- *        first, the final call happens during mccache_close().
+ * Callback context: @p cb runs on the node's dispatcher thread; if the node
+ *        closes first, the final call happens during mccache_close().
  */
 MCCACHE_API int mccache_cluster_request(mccache_t *node, int kind, const char *cache,
                                         int timeout_ms, mccache_reply_cb cb, void *opaque,

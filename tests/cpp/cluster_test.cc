@@ -716,6 +716,59 @@ TEST_F(Cluster, RemoteChangesAndMembershipReachCallbacks) {
     EXPECT_EQ(counter(nodes[0], "members_down"), 0u);
 }
 
+// A callback that blocks runs on the node's dispatcher thread, not on the
+// loop that sends heartbeats, NACKs and repairs: blocked for twice
+// member_timeout, it must not make its node look dead, and replication keeps
+// flowing both ways meanwhile.
+TEST_F(Cluster, ABlockedCallbackDoesNotStallTheCluster) {
+    open_n(2);  // member_timeout 1s
+    struct Blocker {
+        std::atomic<int> entered{0};
+        std::atomic<bool> release{false};
+    } blocker;
+    ASSERT_EQ(mccache_on_change(nodes[1].cache,
+                                [](const mccache_event_t*, void* o) {
+                                    auto* b = static_cast<Blocker*>(o);
+                                    if (b->entered.fetch_add(1) != 0) return;
+                                    // Twice member_timeout, waiting on the test, not on a clock.
+                                    auto until = std::chrono::steady_clock::now() + 2s;
+                                    while (!b->release && std::chrono::steady_clock::now() < until)
+                                        std::this_thread::sleep_for(1ms);
+                                },
+                                &blocker, nullptr),
+              MCCACHE_OK);
+    struct Downs {
+        std::atomic<int> n{0};
+    } downs[2];
+    for (int i = 0; i < 2; ++i)
+        ASSERT_EQ(mccache_on_member(nodes[i].node,
+                                    [](const mccache_member_t* m, void* o) {
+                                        if (m->event == MCCACHE_MEMBER_DOWN) static_cast<Downs*>(o)->n++;
+                                    },
+                                    &downs[i], nullptr),
+                  MCCACHE_OK);
+    put(nodes[0], "first", "blocks the callback");
+    ASSERT_TRUE(wait_until([&] { return blocker.entered > 0; }));
+    const auto blocked_at = std::chrono::steady_clock::now();
+    // While the callback is blocked, writes replicate in both directions.
+    for (int i = 0; i < 20; ++i) {
+        put(nodes[0], "a" + std::to_string(i), "from a");
+        put(nodes[1], "b" + std::to_string(i), "from b");
+        std::this_thread::sleep_for(50ms);  // spread over one member_timeout
+    }
+    EXPECT_TRUE(wait_until([&] { return get(nodes[1], "a19") == "from a" && get(nodes[0], "b19") == "from b"; }, 5s));
+    // Past twice member_timeout from the start of the block: neither side
+    // declared the other down.
+    std::this_thread::sleep_until(blocked_at + 2100ms);
+    EXPECT_EQ(counter(nodes[0], "members_down"), 0u);
+    EXPECT_EQ(counter(nodes[1], "members_down"), 0u);
+    EXPECT_EQ(counter(nodes[0], "members_alive"), 1u);
+    blocker.release = true;
+    EXPECT_TRUE(wait_until([&] { return counter(nodes[1], "callbacks_pending") == 0; }));
+    EXPECT_EQ(downs[0].n.load() + downs[1].n.load(), 0);
+    EXPECT_EQ(counter(nodes[1], "events_dropped"), 0u);
+}
+
 TEST_F(Cluster, AntiEntropyRepairsAMemberThatMissedWritesAndReportsIt) {
     open_n(2);
     // A third member that hears nothing: it never sees the writes' stream.

@@ -16,8 +16,8 @@ package mccache
 #include <string.h>
 #include "mccache.h"
 
-#if MCCACHE_VERSION_MAJOR != 0 || !MCCACHE_VERSION_CHECK(0, 1, 0)
-#error "this binding is written for libmccache 0.x, from 0.1.0 on"
+#if MCCACHE_VERSION_MAJOR != 0 || !MCCACHE_VERSION_CHECK(0, 2, 0)
+#error "this binding is written for libmccache 0.x, from 0.2.0 on"
 #endif
 
 typedef struct {

@@ -6,7 +6,7 @@ public final class Version {
      * The C library version this binding was written for, as
      * MAJOR*10000 + MINOR*100 + PATCH (MCCACHE_VERSION_NUMBER of its mccache.h).
      */
-    public static final int BINDING_C_VERSION = 100;
+    public static final int BINDING_C_VERSION = 200;
 
     private Version() {}
 
