@@ -1,6 +1,5 @@
 #include "node/cache.h"
 
-#include <climits>
 #include <memory>
 
 #include "node/dispatcher.h"
@@ -8,16 +7,6 @@
 
 namespace mccache::node {
 
-namespace {
-
-// Absolute expiry for a write at `now`.
-int64_t expiry_for(int64_t ttl_ms, int64_t default_ttl_ms, int64_t now) {
-    if (ttl_ms == MCCACHE_TTL_DEFAULT) ttl_ms = default_ttl_ms;
-    if (ttl_ms <= 0) return -1;
-    return ttl_ms > INT64_MAX - now ? -1 : now + ttl_ms;
-}
-
-}  // namespace
 
 Cache::Cache(Node& node, std::string name, const store::Limits& limits, int mode)
     : node_(node),
@@ -29,24 +18,6 @@ Cache::Cache(Node& node, std::string name, const store::Limits& limits, int mode
 }
 
 Cache::~Cache() = default;
-
-void Cache::put(const void* key, size_t klen, const void* value, size_t vlen, int64_t ttl_ms) {
-    // One clock reading for the write time, the expiry and the version.
-    const int64_t now = node_.clock().coarse_ms();
-    const int64_t expires_ms = expiry_for(ttl_ms, store_.limits().default_ttl_ms, now);
-    const store::Version version{node_.hlc().tick_at(now), node_.id()};
-    // The store builds the value (reusing the one it replaces when no one
-    // else holds it); when replicating, it hands back a reference for the
-    // queue, taken under its lock. None comes back for a Stale result: a
-    // racing write or clear on another thread took a newer version first,
-    // so in version order this put came before it, was applied and then
-    // superseded. That is success, not an error.
-    store::Value* queued = nullptr;
-    store_.put(key, klen, value, vlen, version, expires_ms, now, node_.replicating() ? &queued : nullptr);
-    if (queued)
-        node_.replicate({wire::Op::Put, name(), std::string(static_cast<const char*>(key), klen), queued, version,
-                         expires_ms});
-}
 
 bool Cache::remove(const void* key, size_t klen) {
     bool was_live = false;

@@ -50,7 +50,8 @@ public:
 
     // ---- the operations (any thread; arguments already checked) ----
     // Stamps a version, stores and replicates. Throws std::bad_alloc.
-    void put(const void* key, size_t klen, const void* value, size_t vlen, int64_t ttl_ms);
+    // Inline (node.h): it is the hot path of every write.
+    inline void put(const void* key, size_t klen, const void* value, size_t vlen, int64_t ttl_ms);
     store::Value* get(const void* key, size_t klen) { return store_.get(key, klen); }
     int get_copy(const void* key, size_t klen, void* buf, size_t* len) { return store_.get_copy(key, klen, buf, len); }
     bool contains(const void* key, size_t klen) { return store_.contains(key, klen); }

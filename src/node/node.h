@@ -7,6 +7,7 @@
 
 #include <uv.h>
 
+#include <climits>
 #include <functional>
 #include <map>
 #include <memory>
@@ -133,5 +134,25 @@ private:
     std::unique_ptr<cluster::Cluster> cluster_;
     MemberCallback member_cb_;  // dispatcher thread only (or at close)
 };
+
+__attribute__((always_inline)) inline void Cache::put(const void* key, size_t klen, const void* value, size_t vlen,
+                                                    int64_t ttl_ms) {
+    // One clock reading for the write time, the expiry and the version.
+    const int64_t now = node_.clock().coarse_ms();
+    if (ttl_ms == MCCACHE_TTL_DEFAULT) ttl_ms = store_.limits().default_ttl_ms;
+    const int64_t expires_ms = ttl_ms <= 0 ? -1 : ttl_ms > INT64_MAX - now ? -1 : now + ttl_ms;
+    const store::Version version{node_.hlc().tick_at(now), node_.id()};
+    // The store builds the value (reusing the one it replaces when no one
+    // else holds it); when replicating, it hands back a reference for the
+    // queue, taken under its lock. None comes back for a Stale result: a
+    // racing write or clear on another thread took a newer version first,
+    // so in version order this put came before it, was applied and then
+    // superseded. That is success, not an error.
+    store::Value* queued = nullptr;
+    store_.put(key, klen, value, vlen, version, expires_ms, now, node_.replicating() ? &queued : nullptr);
+    if (queued)
+        node_.replicate({wire::Op::Put, name(), std::string(static_cast<const char*>(key), klen), queued, version,
+                         expires_ms});
+}
 
 }  // namespace mccache::node
