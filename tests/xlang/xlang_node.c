@@ -106,7 +106,7 @@ static void count_from(prefix_t *p, const void *data, size_t len) {
     p->from_count[p->nfrom++] = 1;
 }
 
-/* Runs on the node's loop thread. */
+/* Runs on the node's callback thread. */
 static void on_change(const mccache_event_t *ev, void *opaque) {
     (void)opaque;
     char prefix[32];

@@ -36,7 +36,7 @@ func (c *Cache) GetInto(key, buf []byte) (int, error) { return cGetInto(c.c, key
 // TTLNever. A key or value over the configured limits is ErrTooBig, and
 // then nothing is stored.
 func (c *Cache) Set(key, value []byte, ttl time.Duration) error {
-	ms, err := ttlMillis(ttl)
+	ms, err := ttlMillis("Cache.Set", ttl)
 	if err != nil {
 		return err
 	}
@@ -46,21 +46,10 @@ func (c *Cache) Set(key, value []byte, ttl time.Duration) error {
 // Delete deletes the entry for key and reports whether there was one. A
 // versioned tombstone is kept either way, so the delete also wins over
 // older writes still in flight.
-func (c *Cache) Delete(key []byte) (bool, error) {
-	return found(cDelete(c.c, key))
-}
+func (c *Cache) Delete(key []byte) (bool, error) { return cDelete(c.c, key) }
 
 // Contains reports whether a live entry exists, without counting a lookup.
-func (c *Cache) Contains(key []byte) (bool, error) {
-	return found(cContains(c.c, key))
-}
-
-func found(err error) (bool, error) {
-	if err == errKeyNotFound {
-		return false, nil
-	}
-	return err == nil, err
-}
+func (c *Cache) Contains(key []byte) (bool, error) { return cContains(c.c, key) }
 
 // Len returns the number of live entries.
 func (c *Cache) Len() (int, error) { return cLen(c.c) }
@@ -85,7 +74,7 @@ func (c *Cache) GetBatch(keys [][]byte) (values [][]byte, err error) { return cG
 // SetBatch stores several entries with the same TTL (as for Set). If any
 // entry is invalid or too big, none is stored.
 func (c *Cache) SetBatch(entries []Entry, ttl time.Duration) error {
-	ms, err := ttlMillis(ttl)
+	ms, err := ttlMillis("Cache.SetBatch", ttl)
 	if err != nil {
 		return err
 	}
@@ -100,11 +89,13 @@ func (c *Cache) Checksum() (uint64, error) { return cChecksum(c.c) }
 func (c *Cache) KeyChecksum(key []byte) (uint64, error) { return cKeyChecksum(c.c, key) }
 
 // MetricsJSON returns the cache's metrics (the caches.NAME object of Node.MetricsJSON).
-func (c *Cache) MetricsJSON() (json.RawMessage, error) { return cCacheMetricsJSON(c.c) }
+func (c *Cache) MetricsJSON() (json.RawMessage, error) {
+	return cCacheMetricsJSON("Cache.MetricsJSON", c.c)
+}
 
 // Metrics returns MetricsJSON decoded.
 func (c *Cache) Metrics() (MetricSet, error) {
-	b, err := c.MetricsJSON()
+	b, err := cCacheMetricsJSON("Cache.Metrics", c.c)
 	if err != nil {
 		return nil, err
 	}
@@ -119,12 +110,15 @@ func (c *Cache) Metrics() (MetricSet, error) {
 // registration; nil unregisters. With callback_win > 0 only changes to keys
 // looked up within that window are reported.
 //
-// fn runs on the node's loop thread, one event at a time, in order per key.
-// It must return quickly: while it runs no other event of the node is
-// delivered, and events beyond event_queue_max are dropped and counted. Hand
-// slow work to a goroutine. fn may call the cache (reads and writes) but not
-// Node.Close or Node.Housekeep (they return ErrBusy). A panic in fn is
-// recovered and logged.
+// fn runs on the node's callback thread, never on the goroutine that wrote,
+// one event at a time, with this cache's changes in the order they were
+// made. It should return quickly: while it runs the node's other callbacks
+// wait, and events beyond event_queue_max are dropped (and counted). It
+// never delays replication or the cluster's heartbeats, which run on
+// another thread. Hand slow work to a goroutine. fn may call the cache
+// (reads and writes) but not Node.Close, Node.Housekeep or
+// Node.ClusterCollect (they return ErrBusy). A panic in fn is recovered and
+// logged.
 func (c *Cache) OnChange(fn func(Event)) error {
 	if fn == nil {
 		return cOnChange(c.c, 0)

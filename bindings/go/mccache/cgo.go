@@ -207,24 +207,36 @@ static mcgo_res mcgo_cache_open(mccache_t *n, const char *name, size_t nn) {
 	r.p = c;
 	return r;
 }
-// The hot calls take their pointers as uintptr_t: cgo inserts a run-time
-// check (cgocheck) for every pointer-typed argument of a C call, up to ~30 ns
-// each on the build VM, and these calls only ever get a C handle and
-// pointer-free byte slices. The Go side's rules are at hotCache and hotBytes.
-#define MCGO_P(x) ((void *)(x))
-static mcgo_hot mcgo_put(uintptr_t c, uintptr_t k, size_t kn, uintptr_t v, size_t vn, int64_t ttl) {
-	return mcgo_hot_done(mccache_put(MCGO_P(c), MCGO_P(k), kn, MCGO_P(v), vn, ttl), 0);
+// The hot calls. Keys, values and buffers are Go memory passed as char
+// pointers for the duration of the call, as the cgo pointer rules allow:
+// the bytes hold no Go pointers, which cgo sees from the type, so it adds no
+// run-time check (it would for a void *). noescape: the library copies keys
+// and values before it returns and keeps no pointer, so they need not move
+// to the heap. nocallback: the library runs every callback on the node's
+// callback thread, never on the caller's, so no Go code runs on this
+// goroutine (and its stack cannot move) until C returns; were that ever
+// broken, the runtime would panic rather than let C write to a moved stack.
+#cgo noescape mcgo_put
+#cgo nocallback mcgo_put
+#cgo noescape mcgo_get_copy
+#cgo nocallback mcgo_get_copy
+#cgo noescape mcgo_delete
+#cgo nocallback mcgo_delete
+#cgo noescape mcgo_contains
+#cgo nocallback mcgo_contains
+static mcgo_hot mcgo_put(mccache_cache_t *c, const char *k, size_t kn, const char *v, size_t vn, int64_t ttl) {
+	return mcgo_hot_done(mccache_put(c, k, kn, v, vn, ttl), 0);
 }
-static mcgo_hot mcgo_get_copy(uintptr_t c, uintptr_t k, size_t kn, uintptr_t buf, size_t cap) {
+static mcgo_hot mcgo_get_copy(mccache_cache_t *c, const char *k, size_t kn, char *buf, size_t cap) {
 	size_t len = cap;
-	int rc = mccache_get_copy(MCGO_P(c), MCGO_P(k), kn, MCGO_P(buf), &len);
+	int rc = mccache_get_copy(c, k, kn, buf, &len);
 	return mcgo_hot_done(rc, len);
 }
-static mcgo_hot mcgo_delete(uintptr_t c, uintptr_t k, size_t kn) {
-	return mcgo_hot_done(mccache_delete(MCGO_P(c), MCGO_P(k), kn), 0);
+static mcgo_hot mcgo_delete(mccache_cache_t *c, const char *k, size_t kn) {
+	return mcgo_hot_done(mccache_delete(c, k, kn), 0);
 }
-static mcgo_hot mcgo_contains(uintptr_t c, uintptr_t k, size_t kn) {
-	return mcgo_hot_done(mccache_contains(MCGO_P(c), MCGO_P(k), kn), 0);
+static mcgo_hot mcgo_contains(mccache_cache_t *c, const char *k, size_t kn) {
+	return mcgo_hot_done(mccache_contains(c, k, kn), 0);
 }
 static mcgo_res mcgo_len(mccache_cache_t *c) {
 	size_t n = 0;
@@ -239,7 +251,7 @@ static mcgo_res mcgo_checksum(mccache_cache_t *c) {
 	r.u = s;
 	return r;
 }
-static mcgo_res mcgo_key_checksum(mccache_cache_t *c, const void *k, size_t kn) {
+static mcgo_res mcgo_key_checksum(mccache_cache_t *c, const char *k, size_t kn) {
 	uint64_t s = 0;
 	mcgo_res r = mcgo_done(mccache_key_checksum(c, k, kn, &s));
 	r.u = s;
@@ -256,7 +268,7 @@ typedef struct {
 	mccache_metadata_t m;
 } mcgo_meta_res;
 
-static mcgo_meta_res mcgo_metadata(mccache_cache_t *c, const void *k, size_t kn) {
+static mcgo_meta_res mcgo_metadata(mccache_cache_t *c, const char *k, size_t kn) {
 	mcgo_meta_res out;
 	memset(&out.m, 0, sizeof out.m);
 	out.m.struct_size = sizeof out.m;
@@ -319,7 +331,6 @@ import "C"
 
 import (
 	"runtime"
-	"sync"
 	"time"
 	"unsafe"
 )
@@ -347,59 +358,37 @@ func cErrName(code int) string {
 }
 func cStrerror(code int) string { return C.GoString(C.mccache_strerror(C.int(code))) }
 
-// ptr returns the address of b's bytes for the duration of one C call.
+// ptr returns the address of b's bytes, for pointer arrays that are pinned.
 func ptr(b []byte) unsafe.Pointer { return unsafe.Pointer(unsafe.SliceData(b)) }
 
-// hotCache passes a cache handle to the hot calls as an integer. It is C
-// memory, which never moves and is never collected.
-func hotCache(c cacheRef) C.uintptr_t { return C.uintptr_t(uintptr(unsafe.Pointer(c))) }
-
-// hotBytes passes b's bytes to the hot calls as an integer, which cgo does
-// not check at run time (the check could only confirm that a []byte holds
-// no Go pointers). Hiding the pointer from the compiler takes two rules,
-// which every caller follows:
-//   - b must be on the heap, where Go never moves memory: a pointer on a
-//     goroutine stack would go stale if the stack grew before the call.
-//     hotBytes makes b escape (as cgo does for the pointers it is given),
-//     so the compiler puts every slice that reaches it on the heap;
-//   - b must stay reachable until C returns: callers use b after the call,
-//     or call runtime.KeepAlive(b).
-func hotBytes(b []byte) C.uintptr_t {
-	if escapeAlwaysFalse {
-		escapeSink = b
-	}
-	return C.uintptr_t(uintptr(unsafe.Pointer(unsafe.SliceData(b))))
-}
-
-// escapeSink is never written (escapeAlwaysFalse is false), but the
-// compiler cannot know that, so whatever could be stored there escapes.
-var (
-	escapeAlwaysFalse bool
-	escapeSink        []byte
-)
+// bytesArg passes b's bytes to one C call. The call pins them until it
+// returns, and a []byte holds no Go pointers, so passing them is within the
+// cgo rules; as a char pointer, cgo needs no run-time check to know that.
+// nil for an empty b.
+func bytesArg(b []byte) *C.char { return (*C.char)(unsafe.Pointer(unsafe.SliceData(b))) }
 
 func strPtr(s string) *C.char { return (*C.char)(unsafe.Pointer(unsafe.StringData(s))) }
 
-// result turns a helper's outcome into a Go error, freeing the message copy.
-func result(r C.mcgo_res) error {
+// result turns a helper's outcome into an error of op, freeing the message copy.
+func result(op string, r C.mcgo_res) error {
 	if r.rc == 0 {
 		return nil
 	}
-	return resultErr(int(r.rc), r.err)
+	return resultErr(op, int(r.rc), r.err)
 }
 
-func resultErr(code int, cerr *C.char) error {
+func resultErr(op string, code int, cerr *C.char) error {
 	if cerr == nil {
-		return codeError(code)
+		return &Error{Op: op, Code: code}
 	}
 	msg := C.GoString(cerr)
 	C.free(unsafe.Pointer(cerr))
-	return &Error{Code: code, Message: msg}
+	return newError(op, code, msg)
 }
 
 // takeString copies a string the library allocated and frees it.
-func takeString(r C.mcgo_res) ([]byte, error) {
-	if err := result(r); err != nil {
+func takeString(op string, r C.mcgo_res) ([]byte, error) {
+	if err := result(op, r); err != nil {
 		return nil, err
 	}
 	b := C.GoBytes(unsafe.Pointer(r.data), C.int(r.len))
@@ -409,159 +398,153 @@ func takeString(r C.mcgo_res) ([]byte, error) {
 
 // ---- configuration
 
-func cConfigNew() (configRef, error) {
+func cConfigNew(op string) (configRef, error) {
 	r := C.mcgo_config_new()
-	return configRef(r.p), result(r)
+	return configRef(r.p), result(op, r)
 }
 func cConfigFree(c configRef) { C.mccache_config_free(c) }
-func cConfigSet(c configRef, key, value string) error {
-	return result(C.mcgo_config_set(c, strPtr(key), C.size_t(len(key)), strPtr(value), C.size_t(len(value))))
+func cConfigSet(op string, c configRef, key, value string) error {
+	return result(op, C.mcgo_config_set(c, strPtr(key), C.size_t(len(key)), strPtr(value), C.size_t(len(value))))
 }
-func cConfigLoadFile(c configRef, path string) error {
-	return result(C.mcgo_config_load_file(c, strPtr(path), C.size_t(len(path))))
+func cConfigLoadFile(op string, c configRef, path string) error {
+	return result(op, C.mcgo_config_load_file(c, strPtr(path), C.size_t(len(path))))
 }
-func cConfigLoadEnv(c configRef) error { return result(C.mcgo_config_load_env(c)) }
+func cConfigLoadEnv(op string, c configRef) error { return result(op, C.mcgo_config_load_env(c)) }
 
 // cConfigGet fills buf; when buf is too small it returns ErrBufferTooSmall and the size needed.
 func cConfigGet(c configRef, key string, buf []byte) (int, error) {
-	r := C.mcgo_config_get(c, strPtr(key), C.size_t(len(key)), (*C.char)(ptr(buf)), C.size_t(len(buf)))
-	return int(r.len), result(r)
+	r := C.mcgo_config_get(c, strPtr(key), C.size_t(len(key)), bytesArg(buf), C.size_t(len(buf)))
+	return int(r.len), result("Config.Get", r)
 }
-func cConfigJSON(c configRef) ([]byte, error) { return takeString(C.mcgo_config_json(c)) }
+func cConfigJSON(c configRef) ([]byte, error) {
+	return takeString("Config.JSON", C.mcgo_config_json(c))
+}
 
 // ---- node
 
-func cOpen(c configRef) (nodeRef, error) {
+func cOpen(op string, c configRef) (nodeRef, error) {
 	r := C.mcgo_open(c)
-	return nodeRef(r.p), result(r)
+	return nodeRef(r.p), result(op, r)
 }
-func cClose(n nodeRef) error { return result(C.mcgo_close(n)) }
+func cClose(n nodeRef) error { return result("Node.Close", C.mcgo_close(n)) }
 func cNodeID(n nodeRef) (uint64, error) {
 	r := C.mcgo_node_id(n)
-	return uint64(r.u), result(r)
+	return uint64(r.u), result("Node.ID", r)
 }
-func cNodeConfigJSON(n nodeRef) ([]byte, error) { return takeString(C.mcgo_node_config_json(n)) }
-func cMetricsJSON(n nodeRef) ([]byte, error)    { return takeString(C.mcgo_metrics_json(n)) }
-func cHousekeep(n nodeRef) error                { return result(C.mcgo_housekeep(n)) }
+func cNodeConfigJSON(n nodeRef) ([]byte, error) {
+	return takeString("Node.ConfigJSON", C.mcgo_node_config_json(n))
+}
+func cMetricsJSON(op string, n nodeRef) ([]byte, error) {
+	return takeString(op, C.mcgo_metrics_json(n))
+}
+func cHousekeep(n nodeRef) error { return result("Node.Housekeep", C.mcgo_housekeep(n)) }
 func cSetLogCb(n nodeRef, h uintptr) error {
-	return result(C.mcgo_set_log_cb(n, C.uintptr_t(h)))
+	return result("Node.SetLogger", C.mcgo_set_log_cb(n, C.uintptr_t(h)))
 }
 
 // ---- caches
 
 func cCacheOpen(n nodeRef, name string) (cacheRef, error) {
 	r := C.mcgo_cache_open(n, strPtr(name), C.size_t(len(name)))
-	return cacheRef(r.p), result(r)
+	return cacheRef(r.p), result("Node.Cache", r)
 }
 
 func cPut(c cacheRef, key, value []byte, ttlMs int64) error {
-	var v C.uintptr_t
-	if len(value) > 0 {
-		v = hotBytes(value)
-	}
-	r := C.mcgo_put(hotCache(c), hotBytes(key), C.size_t(len(key)), v, C.size_t(len(value)), C.int64_t(ttlMs))
-	runtime.KeepAlive(key)
-	runtime.KeepAlive(value)
+	r := C.mcgo_put(c, bytesArg(key), C.size_t(len(key)), bytesArg(value), C.size_t(len(value)), C.int64_t(ttlMs))
 	if r.rc != 0 {
-		return resultErr(int(r.rc), r.err)
+		return resultErr("Cache.Set", int(r.rc), r.err)
 	}
 	return nil
 }
 
-// scratch holds buffers that cGet copies small values into, so that a get
+// scratchSize is the stack buffer cGet copies a value into, so that a get
 // is one crossing (mccache_get_copy) instead of two (mccache_get, then
-// mccache_value_free). Measured: about one crossing less per Get.
+// mccache_value_free). A larger value costs a second lookup.
 const scratchSize = 512
-
-var scratch = sync.Pool{New: func() any { return new([scratchSize]byte) }}
 
 // cGet copies the value into a new slice of its exact size.
 func cGet(c cacheRef, key []byte) ([]byte, error) {
-	buf := scratch.Get().(*[scratchSize]byte)
-	r := C.mcgo_get_copy(hotCache(c), hotBytes(key), C.size_t(len(key)), hotBytes(buf[:]), scratchSize)
-	runtime.KeepAlive(key)
-	runtime.KeepAlive(buf)
+	var buf [scratchSize]byte // stays on the stack: mcgo_get_copy is noescape
+	r := C.mcgo_get_copy(c, bytesArg(key), C.size_t(len(key)), bytesArg(buf[:]), scratchSize)
 	if r.rc == 0 {
 		// make+copy of the same length: the compiler skips zeroing out.
 		src := buf[:r.len]
 		out := make([]byte, len(src))
 		copy(out, src)
-		scratch.Put(buf)
 		return out, nil
 	}
-	scratch.Put(buf)
 	// A value over the scratch size: nothing was copied and no lookup was
 	// counted; fetch it into a buffer of its size (again if it grew meanwhile).
 	for r.rc == C.MCCACHE_EBUFS {
 		out := make([]byte, int(r.len))
-		r = C.mcgo_get_copy(hotCache(c), hotBytes(key), C.size_t(len(key)), hotBytes(out), C.size_t(len(out)))
-		runtime.KeepAlive(key)
-		runtime.KeepAlive(out)
+		r = C.mcgo_get_copy(c, bytesArg(key), C.size_t(len(key)), bytesArg(out), C.size_t(len(out)))
 		if r.rc == 0 {
 			return out[:r.len], nil
 		}
 	}
-	return nil, missOr(r.rc, r.err)
+	return nil, missOr(errGetMiss, r.rc, r.err)
 }
 
 // cGetInto copies the value into buf and returns its size (the size needed on ErrBufferTooSmall).
 func cGetInto(c cacheRef, key, buf []byte) (int, error) {
-	r := C.mcgo_get_copy(hotCache(c), hotBytes(key), C.size_t(len(key)), hotBytes(buf), C.size_t(len(buf)))
-	runtime.KeepAlive(key)
-	runtime.KeepAlive(buf)
+	r := C.mcgo_get_copy(c, bytesArg(key), C.size_t(len(key)), bytesArg(buf), C.size_t(len(buf)))
 	if r.rc != 0 {
-		return int(r.len), missOr(r.rc, r.err)
+		return int(r.len), missOr(errGetIntoMiss, r.rc, r.err)
 	}
 	return int(r.len), nil
 }
 
-// missOr answers a miss with the shared not-found error (misses are hot and
-// carry no message) and anything else with the library's message.
-func missOr(rc C.int, cerr *C.char) error {
+// missOr answers a miss with the operation's shared not-found error (misses
+// are hot and carry no message) and anything else with the library's message.
+func missOr(miss *Error, rc C.int, cerr *C.char) error {
 	if rc == C.MCCACHE_ENOTFOUND {
-		return errKeyNotFound
+		return miss
 	}
-	return resultErr(int(rc), cerr)
+	return resultErr(miss.Op, int(rc), cerr)
 }
 
-func cDelete(c cacheRef, key []byte) error {
-	r := C.mcgo_delete(hotCache(c), hotBytes(key), C.size_t(len(key)))
-	runtime.KeepAlive(key)
-	if r.rc != 0 {
-		return missOr(r.rc, r.err)
+// found maps a hot call's outcome to (true, nil), (false, nil) for a miss,
+// or an error of op.
+func found(op string, r C.mcgo_hot) (bool, error) {
+	switch r.rc {
+	case 0:
+		return true, nil
+	case C.MCCACHE_ENOTFOUND:
+		return false, nil
 	}
-	return nil
+	return false, resultErr(op, int(r.rc), r.err)
 }
-func cContains(c cacheRef, key []byte) error {
-	r := C.mcgo_contains(hotCache(c), hotBytes(key), C.size_t(len(key)))
-	runtime.KeepAlive(key)
-	if r.rc != 0 {
-		return missOr(r.rc, r.err)
-	}
-	return nil
+
+func cDelete(c cacheRef, key []byte) (bool, error) {
+	return found("Cache.Delete", C.mcgo_delete(c, bytesArg(key), C.size_t(len(key))))
+}
+func cContains(c cacheRef, key []byte) (bool, error) {
+	return found("Cache.Contains", C.mcgo_contains(c, bytesArg(key), C.size_t(len(key))))
 }
 func cLen(c cacheRef) (int, error) {
 	r := C.mcgo_len(c)
-	return int(r.u), result(r)
+	return int(r.u), result("Cache.Len", r)
 }
-func cClear(c cacheRef) error { return result(C.mcgo_clear(c)) }
+func cClear(c cacheRef) error { return result("Cache.Clear", C.mcgo_clear(c)) }
 func cChecksum(c cacheRef) (uint64, error) {
 	r := C.mcgo_checksum(c)
-	return uint64(r.u), result(r)
+	return uint64(r.u), result("Cache.Checksum", r)
 }
 func cKeyChecksum(c cacheRef, key []byte) (uint64, error) {
-	r := C.mcgo_key_checksum(c, ptr(key), C.size_t(len(key)))
+	r := C.mcgo_key_checksum(c, bytesArg(key), C.size_t(len(key)))
 	if r.rc != 0 {
-		return 0, missOr(r.rc, r.err)
+		return 0, missOr(errKeyChecksumMiss, r.rc, r.err)
 	}
 	return uint64(r.u), nil
 }
-func cCacheMetricsJSON(c cacheRef) ([]byte, error) { return takeString(C.mcgo_cache_metrics_json(c)) }
+func cCacheMetricsJSON(op string, c cacheRef) ([]byte, error) {
+	return takeString(op, C.mcgo_cache_metrics_json(c))
+}
 
 func cMetadata(c cacheRef, key []byte) (Metadata, error) {
-	out := C.mcgo_metadata(c, ptr(key), C.size_t(len(key)))
+	out := C.mcgo_metadata(c, bytesArg(key), C.size_t(len(key)))
 	if out.r.rc != 0 {
-		return Metadata{}, missOr(out.r.rc, out.r.err)
+		return Metadata{}, missOr(errMetadataMiss, out.r.rc, out.r.err)
 	}
 	m := &out.m
 	return Metadata{
@@ -603,10 +586,11 @@ func pinKeys(p *runtime.Pinner, bufs [][]byte) ([]unsafe.Pointer, []C.size_t) {
 }
 
 func cGetBatch(c cacheRef, keys [][]byte) ([][]byte, error) {
+	const op = "Cache.GetBatch"
 	n := len(keys)
 	if n == 0 {
 		// Still ask the library, so that a closed node says so.
-		return [][]byte{}, result(C.mcgo_get_batch(c, 0, nil, nil, nil, nil, nil))
+		return [][]byte{}, result(op, C.mcgo_get_batch(c, 0, nil, nil, nil, nil, nil))
 	}
 	var pin runtime.Pinner
 	defer pin.Unpin()
@@ -615,7 +599,7 @@ func cGetBatch(c cacheRef, keys [][]byte) ([][]byte, error) {
 	datas := make([]unsafe.Pointer, n)
 	lens := make([]C.size_t, n)
 	r := C.mcgo_get_batch(c, C.size_t(n), &kp[0], &kl[0], &values[0], &datas[0], &lens[0])
-	if err := result(r); err != nil {
+	if err := result(op, r); err != nil {
 		return nil, err
 	}
 	out := make([][]byte, n)
@@ -630,9 +614,10 @@ func cGetBatch(c cacheRef, keys [][]byte) ([][]byte, error) {
 }
 
 func cPutBatch(c cacheRef, entries []Entry, ttlMs int64) error {
+	const op = "Cache.SetBatch"
 	n := len(entries)
 	if n == 0 {
-		return result(C.mcgo_put_batch(c, 0, nil, nil, nil, nil, C.int64_t(ttlMs)))
+		return result(op, C.mcgo_put_batch(c, 0, nil, nil, nil, nil, C.int64_t(ttlMs)))
 	}
 	keys := make([][]byte, n)
 	vals := make([][]byte, n)
@@ -643,13 +628,14 @@ func cPutBatch(c cacheRef, entries []Entry, ttlMs int64) error {
 	defer pin.Unpin()
 	kp, kl := pinKeys(&pin, keys)
 	vp, vl := pinKeys(&pin, vals)
-	return result(C.mcgo_put_batch(c, C.size_t(n), &kp[0], &kl[0], &vp[0], &vl[0], C.int64_t(ttlMs)))
+	return result(op, C.mcgo_put_batch(c, C.size_t(n), &kp[0], &kl[0], &vp[0], &vl[0], C.int64_t(ttlMs)))
 }
 
 // cRange walks the cache with the C iterator, one crossing per entry.
 func cRange(c cacheRef, fn func(key, value []byte) bool) error {
+	const op = "Cache.Range"
 	r := C.mcgo_iter_new(c)
-	if err := result(r); err != nil {
+	if err := result(op, r); err != nil {
 		return err
 	}
 	it := (*C.mccache_iter_t)(r.p)
@@ -662,7 +648,7 @@ func cRange(c cacheRef, fn func(key, value []byte) bool) error {
 		if next.r.rc == C.MCCACHE_ENOTFOUND {
 			return nil
 		}
-		if err := result(next.r); err != nil {
+		if err := result(op, next.r); err != nil {
 			return err
 		}
 		key := C.GoBytes(next.key, C.int(next.klen))
@@ -674,27 +660,35 @@ func cRange(c cacheRef, fn func(key, value []byte) bool) error {
 	}
 }
 
-func cOnMember(n nodeRef, h uintptr) error   { return result(C.mcgo_on_member(n, C.uintptr_t(h))) }
-func cMembersJSON(n nodeRef) ([]byte, error) { return takeString(C.mcgo_members_json(n)) }
-func cSync(n nodeRef) error                  { return result(C.mcgo_sync(n)) }
+func cOnMember(n nodeRef, h uintptr) error {
+	return result("Node.OnMember", C.mcgo_on_member(n, C.uintptr_t(h)))
+}
+func cMembersJSON(op string, n nodeRef) ([]byte, error) {
+	return takeString(op, C.mcgo_members_json(n))
+}
+func cSync(n nodeRef) error { return result("Node.Sync", C.mcgo_sync(n)) }
 func cClusterRequest(n nodeRef, kind int, cache string, timeoutMs int, h uintptr) error {
-	return result(C.mcgo_cluster_request(n, C.int(kind), strPtr(cache), C.size_t(len(cache)), C.int(timeoutMs), C.uintptr_t(h)))
+	return result("Node.ClusterRequest", C.mcgo_cluster_request(n, C.int(kind), strPtr(cache), C.size_t(len(cache)),
+		C.int(timeoutMs), C.uintptr_t(h)))
 }
 func cClusterCollect(n nodeRef, kind int, cache string, timeoutMs int) ([]byte, error) {
-	return takeString(C.mcgo_cluster_collect(n, C.int(kind), strPtr(cache), C.size_t(len(cache)), C.int(timeoutMs)))
+	return takeString("Node.ClusterCollect", C.mcgo_cluster_collect(n, C.int(kind), strPtr(cache),
+		C.size_t(len(cache)), C.int(timeoutMs)))
 }
 func cGenerateKey() (string, error) {
 	var buf [64]byte
-	if err := result(C.mcgo_generate_key((*C.char)(unsafe.Pointer(&buf[0])), C.size_t(len(buf)))); err != nil {
+	if err := result("GenerateKey", C.mcgo_generate_key((*C.char)(unsafe.Pointer(&buf[0])), C.size_t(len(buf)))); err != nil {
 		return "", err
 	}
 	return C.GoString((*C.char)(unsafe.Pointer(&buf[0]))), nil
 }
 func cSetKeys(n nodeRef, seal, accept string) error {
-	return result(C.mcgo_set_keys(n, strPtr(seal), C.size_t(len(seal)), strPtr(accept), C.size_t(len(accept))))
+	return result("Node.SetKeys", C.mcgo_set_keys(n, strPtr(seal), C.size_t(len(seal)), strPtr(accept), C.size_t(len(accept))))
 }
 
-func cOnChange(c cacheRef, h uintptr) error { return result(C.mcgo_on_change(c, C.uintptr_t(h))) }
+func cOnChange(c cacheRef, h uintptr) error {
+	return result("Cache.OnChange", C.mcgo_on_change(c, C.uintptr_t(h)))
+}
 
 // eventFromC copies a borrowed C event into Go memory; it is the one place
 // where C events become Go events.

@@ -46,8 +46,8 @@ type MemberEvent struct {
 }
 
 // OnMember calls fn when members join, leave, go down, recover or restart,
-// replacing an earlier registration; nil unregisters. fn runs on the loop
-// thread, with the rules of Cache.OnChange.
+// replacing an earlier registration; nil unregisters. fn runs on the node's
+// callback thread, with the rules of Cache.OnChange.
 func (n *Node) OnMember(fn func(MemberEvent)) error {
 	if fn == nil {
 		return cOnMember(n.c, 0)
@@ -76,11 +76,11 @@ type Membership struct {
 
 // MembersJSON returns the members this node knows:
 // {"self":{"id":HEX,"address":"ip:port"},"members":[{"id":HEX,"address":...,"state":...,"last_seen_ms":N}]}.
-func (n *Node) MembersJSON() (json.RawMessage, error) { return cMembersJSON(n.c) }
+func (n *Node) MembersJSON() (json.RawMessage, error) { return cMembersJSON("Node.MembersJSON", n.c) }
 
 // Members returns MembersJSON decoded.
 func (n *Node) Members() (*Membership, error) {
-	raw, err := n.MembersJSON()
+	raw, err := cMembersJSON("Node.Members", n.c)
 	if err != nil {
 		return nil, err
 	}
@@ -144,14 +144,15 @@ func timeoutMillis(d time.Duration) int {
 // checksums, and returns at once. fn is called with each answer, then once
 // more with memberID 0 and a nil answer when every live member has answered
 // or timeout (1ms to 1m) has passed. cache restricts checksums to one cache;
-// "" means every cache. fn runs on the loop thread (rules of Cache.OnChange);
-// if the node closes first, the final call happens during Close.
+// "" means every cache. fn runs on the node's callback thread (rules of
+// Cache.OnChange); if the node closes first, the final call happens during
+// Close.
 func (n *Node) ClusterRequest(kind QueryKind, cache string, timeout time.Duration,
 	fn func(memberID uint64, answer json.RawMessage)) error {
 	if fn == nil {
-		return invalid("ClusterRequest: fn is nil")
+		return invalid("Node.ClusterRequest", "fn is nil")
 	}
-	if err := noNUL("cache name", cache); err != nil {
+	if err := noNUL("Node.ClusterRequest", "cache name", cache); err != nil {
 		return err
 	}
 	h := newHandle(&callback{reply: func(id uint64, b []byte) { fn(id, b) }})
@@ -165,7 +166,7 @@ func (n *Node) ClusterRequest(kind QueryKind, cache string, timeout time.Duratio
 // when asked. Compare the number of replies with N to see who did not
 // answer. Not from the node's own callbacks (ErrBusy).
 func (n *Node) ClusterCollect(kind QueryKind, cache string, timeout time.Duration) (json.RawMessage, error) {
-	if err := noNUL("cache name", cache); err != nil {
+	if err := noNUL("Node.ClusterCollect", "cache name", cache); err != nil {
 		return nil, err
 	}
 	return cClusterCollect(n.c, int(kind), cache, timeoutMillis(timeout))
@@ -179,7 +180,8 @@ func GenerateKey() (string, error) { return cGenerateKey() }
 // sealKey seals what the node sends and is accepted on receive, acceptKey
 // is only accepted; "" means none. See docs/SECURITY.md for the procedure.
 func (n *Node) SetKeys(sealKey, acceptKey string) error {
-	if err := errors.Join(noNUL("seal key", sealKey), noNUL("accept key", acceptKey)); err != nil {
+	if err := errors.Join(noNUL("Node.SetKeys", "seal key", sealKey),
+		noNUL("Node.SetKeys", "accept key", acceptKey)); err != nil {
 		return err
 	}
 	return cSetKeys(n.c, sealKey, acceptKey)

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/libmccache/mccache/bindings/go/mccache"
 )
@@ -34,14 +35,17 @@ func TestEveryCodeWorksWithErrorsIs(t *testing.T) {
 		if int(s) != code {
 			t.Fatalf("%s = %d, want %d", s.Name(), int(s), code)
 		}
-		var err error = &mccache.Error{Code: code, Message: "why"}
+		var err error = &mccache.Error{Op: "Cache.Get", Code: code, Message: "why"}
 		for _, other := range sentinels {
 			if errors.Is(err, other) != (other == s) {
 				t.Errorf("errors.Is(code %d, %s) = %v", code, other.Name(), !(other == s))
 			}
 		}
-		if got := err.Error(); got != "mccache: why ("+s.Name()+")" {
+		if got := err.Error(); got != "mccache: Cache.Get: why" {
 			t.Errorf("Error() = %q", got)
+		}
+		if got := (&mccache.Error{Code: code, Message: "why"}).Error(); got != "mccache: why" {
+			t.Errorf("Error() without Op = %q", got)
 		}
 		if got, want := s.Error(), "mccache: "+mccache.CStrerror(code); got != want {
 			t.Errorf("%s.Error() = %q, want %q", s.Name(), got, want)
@@ -125,6 +129,89 @@ func TestTheVersionCheck(t *testing.T) {
 		}
 		if err != nil && !errors.Is(err, mccache.ErrNotSupported) {
 			t.Errorf("CheckVersion error %v is not ErrNotSupported", err)
+		}
+	}
+}
+
+// What the user reads names the function of this package that failed, not
+// the C function behind it: "mccache: Cache.Set: ...", never "mccache_put".
+func TestErrorsNameTheFunctionCalled(t *testing.T) {
+	n, c := openCache(t, "named", mccache.WithSetting("max_value_size", "1KiB"))
+	k := []byte("k")
+	must(t, c.Set(k, []byte("v"), 0))
+	missing := []byte("missing")
+	busy := make(chan error, 1)
+	must(t, c.OnChange(func(mccache.Event) {
+		select {
+		case busy <- n.Close():
+		default:
+		}
+	}))
+	must(t, c.Set([]byte("trigger"), []byte("x"), 0))
+	closeFromCallback := <-busy
+
+	type call struct {
+		op      string
+		err     error
+		message string // the whole message after "mccache: OP: ", when it is ours to fix
+	}
+	errOf := func(_ any, err error) error { return err }
+	calls := []call{
+		{"Cache.Get", errOf(c.Get(missing)), "key not found"},
+		{"Cache.GetInto", errOf(c.GetInto(missing, make([]byte, 8))), "key not found"},
+		{"Cache.Metadata", errOf(c.Metadata(missing)), "key not found"},
+		{"Cache.KeyChecksum", errOf(c.KeyChecksum(missing)), "key not found"},
+		{"Cache.Get", errOf(c.Get(nil)), ""},
+		{"Cache.GetInto", errOf(c.GetInto(k, nil)), ""},
+		{"Cache.Set", c.Set(nil, []byte("v"), 0), ""},
+		{"Cache.Set", c.Set(k, make([]byte, 2048), 0), ""},
+		{"Cache.Set", c.Set(k, []byte("v"), -time.Second), ""},
+		{"Cache.Delete", errOf(c.Delete(nil)), ""},
+		{"Cache.Contains", errOf(c.Contains([]byte{})), ""},
+		{"Cache.GetBatch", errOf(c.GetBatch([][]byte{k, {}})), ""},
+		{"Cache.SetBatch", c.SetBatch([]mccache.Entry{{Key: k, Value: make([]byte, 2048)}}, 0), ""},
+		{"Cache.Metadata", errOf(c.Metadata(nil)), ""},
+		{"Node.Cache", errOf(n.Cache("a.b")), ""},
+		{"Node.ClusterCollect", errOf(n.ClusterCollect(mccache.QueryKind(9), "", time.Second)), ""},
+		{"Node.ClusterRequest", n.ClusterRequest(mccache.QueryMetrics, "", time.Second, nil), "fn is nil"},
+		{"Node.Close", closeFromCallback, ""},
+		{"Open", errOf(mccache.Open(isolated(mccache.WithSetting("no_such_key", "1"))...)), ""},
+		{"Open", errOf(mccache.Open(isolated(mccache.WithConfigFile(filepath.Join(t.TempDir(), "absent.ini")))...)), ""},
+	}
+	cfg, err := mccache.NewConfig()
+	must(t, err)
+	calls = append(calls,
+		call{"Config.Set", cfg.Set("cache_ttl", "abc"), ""},
+		call{"Config.LoadFile", cfg.LoadFile(filepath.Join(t.TempDir(), "absent.ini")), ""},
+		call{"Config.Get", errOf(cfg.Get("no_such_key")), ""})
+	must(t, cfg.Close())
+	calls = append(calls, call{"Config.Set", cfg.Set("cache_ttl", "1s"), "the Config was closed"})
+
+	must(t, c.OnChange(nil))
+	must(t, n.Close())
+	calls = append(calls,
+		call{"Cache.Set", c.Set(k, k, 0), "the node is closed"},
+		call{"Cache.Get", errOf(c.Get(k)), "the node is closed"},
+		call{"Cache.Range", c.Range(func(_, _ []byte) bool { return true }), "the node is closed"},
+		call{"Node.ID", errOf(n.ID()), "the node is closed"},
+		call{"Node.Housekeep", n.Housekeep(), "the node is closed"},
+		call{"Node.Metrics", errOf(n.Metrics()), "the node is closed"})
+
+	for i, tc := range calls {
+		var e *mccache.Error
+		if !errors.As(tc.err, &e) {
+			t.Errorf("%d: %s: error %v is not a *mccache.Error", i, tc.op, tc.err)
+			continue
+		}
+		text := tc.err.Error()
+		if e.Op != tc.op || !strings.HasPrefix(text, "mccache: "+tc.op+": ") {
+			t.Errorf("%d: want an error of %s, got Op %q: %q", i, tc.op, e.Op, text)
+		}
+		if strings.Contains(text, "mccache_") || strings.TrimPrefix(text, "mccache: "+tc.op+": ") == "" {
+			t.Errorf("%d: %s: %q names a C function or says nothing", i, tc.op, text)
+		}
+		if tc.message != "" && text != "mccache: "+tc.op+": "+tc.message {
+			t.Errorf("%d: %q, want %q", i, text, "mccache: "+tc.op+": "+tc.message)
 		}
 	}
 }

@@ -11,7 +11,7 @@ import (
 	"github.com/libmccache/mccache/bindings/go/mccache"
 )
 
-// recorder collects events; its callback never blocks the loop thread.
+// recorder collects events; its callback never blocks the callback thread.
 type recorder struct {
 	mu     sync.Mutex
 	events []mccache.Event
@@ -155,7 +155,7 @@ func TestChangeHandlesAreReleasedExactlyOnce(t *testing.T) {
 	var first, second recorder
 	must(t, c.OnChange(first.record))
 	waitHandles(t, base+1)
-	must(t, c.OnChange(second.record)) // replaces: the first is released on the loop
+	must(t, c.OnChange(second.record)) // replaces: the first is released on the callback thread
 	waitHandles(t, base+1)
 	must(t, c.Set([]byte("k"), []byte("v"), 0))
 	second.waitEvent(t, mccache.EventInsert, "k")

@@ -71,12 +71,12 @@ func ExampleCache_OnChange() {
 	defer node.Close()
 	c, _ := node.Cache("watched")
 
-	// The callback runs on the node's loop thread: hand events over and return.
+	// The callback runs on the node's callback thread: hand events over and return.
 	events := make(chan mccache.Event, 16)
 	_ = c.OnChange(func(e mccache.Event) {
 		select {
 		case events <- e:
-		default: // never block the loop thread
+		default: // never block the node's other callbacks
 		}
 	})
 

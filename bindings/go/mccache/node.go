@@ -9,7 +9,8 @@ import (
 	"sync/atomic"
 )
 
-// Node is one libmccache node: a loop thread and the named caches on it.
+// Node is one libmccache node: the named caches on it, a loop thread for
+// the cluster and housekeeping, and a callback thread for every callback.
 // All methods are safe for concurrent use, including Close.
 type Node struct {
 	c       nodeRef // stays a valid token after close: the library answers ErrClosed
@@ -52,42 +53,45 @@ func Open(opts ...Option) (*Node, error) {
 	for _, opt := range opts {
 		opt(&o)
 	}
-	cfg, err := NewConfig()
+	const op = "Open"
+	cfg, err := newConfig(op)
 	if err != nil {
 		return nil, err
 	}
 	defer cfg.Close()
 	for _, f := range o.files {
-		if err := cfg.LoadFile(f); err != nil {
+		if err := cfg.loadFile(op, f); err != nil {
 			return nil, err
 		}
 	}
 	if !o.noEnv {
-		if err := cfg.LoadEnv(); err != nil {
+		if err := cfg.loadEnv(op); err != nil {
 			return nil, err
 		}
 	}
 	for _, kv := range o.settings {
-		if err := cfg.Set(kv[0], kv[1]); err != nil {
+		if err := cfg.set(op, kv[0], kv[1]); err != nil {
 			return nil, err
 		}
 	}
-	return OpenWithConfig(cfg)
+	return openWithConfig(op, cfg)
 }
 
 // OpenWithConfig opens a node with cfg, which it copies: the caller keeps
 // cfg and may close it at once. A nil cfg means defaults plus the environment.
-func OpenWithConfig(cfg *Config) (*Node, error) {
+func OpenWithConfig(cfg *Config) (*Node, error) { return openWithConfig("OpenWithConfig", cfg) }
+
+func openWithConfig(op string, cfg *Config) (*Node, error) {
 	if versionErr != nil {
-		return nil, versionErr
+		return nil, withOp(op, versionErr)
 	}
 	var c nodeRef
 	var err error
 	if cfg == nil {
-		c, err = cOpen(nil)
+		c, err = cOpen(op, nil)
 	} else {
-		err = cfg.with(func(cc configRef) (err error) {
-			c, err = cOpen(cc)
+		err = cfg.with(op, func(cc configRef) (err error) {
+			c, err = cOpen(op, cc)
 			return err
 		})
 	}
@@ -107,21 +111,13 @@ func closeLeaked(c nodeRef) {
 	}
 }
 
-// Close stops the node's loop and frees its caches; registered callbacks
-// are released. Calls in flight on other goroutines finish first, and later
-// calls on the node or its caches return ErrClosed. Close is idempotent.
-// From one of the node's own callbacks it returns ErrBusy.
+// Close delivers the callbacks still queued, stops the node's threads and
+// frees its caches; registered callbacks are released. Calls in flight on
+// other goroutines finish first, and later calls on the node or its caches
+// return ErrClosed. Close is idempotent. From one of the node's own
+// callbacks it returns ErrBusy.
 func (n *Node) Close() error {
 	err := cClose(n.c)
-	if errors.Is(err, ErrBusy) {
-		// mccache_close compares the caller with the loop thread before it
-		// looks at whether the node is closed, and a thread created after
-		// the loop thread was joined may reuse its id: then a late Close
-		// gets EBUSY. A node that is already closed says so to any call.
-		if _, idErr := cNodeID(n.c); errors.Is(idErr, ErrClosed) {
-			err = idErr
-		}
-	}
 	if err != nil && !errors.Is(err, ErrClosed) {
 		return err
 	}
@@ -140,11 +136,11 @@ func (n *Node) ConfigJSON() (json.RawMessage, error) { return cNodeConfigJSON(n.
 
 // MetricsJSON returns the metrics of the node and of every cache on it:
 // {"node":{...},"caches":{"NAME":{...}}}.
-func (n *Node) MetricsJSON() (json.RawMessage, error) { return cMetricsJSON(n.c) }
+func (n *Node) MetricsJSON() (json.RawMessage, error) { return cMetricsJSON("Node.MetricsJSON", n.c) }
 
 // Metrics returns MetricsJSON decoded.
 func (n *Node) Metrics() (*Metrics, error) {
-	b, err := n.MetricsJSON()
+	b, err := cMetricsJSON("Node.Metrics", n.c)
 	if err != nil {
 		return nil, err
 	}
@@ -156,8 +152,10 @@ func (n *Node) Metrics() (*Metrics, error) {
 func (n *Node) Housekeep() error { return cHousekeep(n.c) }
 
 // SetLogger sends the node's log lines to fn instead of log_filename (or
-// stderr); nil restores that. fn may run on the loop thread or on a thread
-// calling into the library, concurrently: it must be quick and must not block.
+// stderr); nil restores that. Lines are delivered asynchronously, one at a
+// time, on the node's callback thread: the call that logged a line has
+// usually returned when fn gets it, and a slow fn never stalls a caller.
+// Lines beyond 1024 waiting are dropped (and counted as log_lines_dropped).
 func (n *Node) SetLogger(fn func(level LogLevel, message string)) error {
 	if fn == nil {
 		return cSetLogCb(n.c, 0)
@@ -175,7 +173,7 @@ func (n *Node) SetLogger(fn func(level LogLevel, message string)) error {
 // The same name gives the same *Cache. Its settings come from the node's
 // configuration (cache_ttl, or NAME.cache_ttl, ...).
 func (n *Node) Cache(name string) (*Cache, error) {
-	if err := noNUL("cache name", name); err != nil {
+	if err := noNUL("Node.Cache", "cache name", name); err != nil {
 		return nil, err
 	}
 	// Not under n.mu: opening may log, and a log callback may call Cache.

@@ -221,6 +221,40 @@ func TestLogger(t *testing.T) {
 	waitHandles(t, before)
 }
 
+// Log lines reach the logger on the node's callback thread, after the call
+// that logged them: a logger that blocks never holds up a caller.
+func TestLogLinesAreAsynchronous(t *testing.T) {
+	n := openNode(t, mccache.WithSetting("log_level", "info"))
+	lines := make(chan string, 1)
+	release := make(chan struct{})
+	defer close(release) // before the cleanup's Close, which delivers what is queued
+	must(t, n.SetLogger(func(_ mccache.LogLevel, msg string) {
+		if strings.Contains(msg, "logged-async") {
+			select {
+			case lines <- msg:
+			default:
+			}
+			<-release // blocks the logger, never the caller
+		}
+	}))
+	opened := make(chan error, 1)
+	go func() {
+		_, err := n.Cache("logged-async") // logs at info
+		opened <- err
+	}()
+	select {
+	case err := <-opened:
+		must(t, err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("Node.Cache waited for a blocked logger")
+	}
+	select {
+	case <-lines:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the cache-open line never reached the logger")
+	}
+}
+
 func TestLoggerPanicIsRecovered(t *testing.T) {
 	n := openNode(t, mccache.WithSetting("log_level", "info"))
 	before := mccache.CallbackPanics()

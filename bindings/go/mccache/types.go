@@ -15,14 +15,14 @@ const (
 
 // ttlMillis converts a TTL for the C API, rounding a positive duration up
 // to whole milliseconds so that a short TTL never becomes "default".
-func ttlMillis(ttl time.Duration) (int64, error) {
+func ttlMillis(op string, ttl time.Duration) (int64, error) {
 	switch {
 	case ttl == TTLDefault:
 		return cTTLDefault, nil
 	case ttl == TTLNever:
 		return cTTLNever, nil
 	case ttl < 0:
-		return 0, invalid("ttl " + ttl.String() + " is invalid (use TTLDefault, TTLNever or a positive duration)")
+		return 0, invalid(op, "ttl "+ttl.String()+" is invalid (use TTLDefault, TTLNever or a positive duration)")
 	}
 	return int64((ttl + time.Millisecond - 1) / time.Millisecond), nil
 }

@@ -1,6 +1,7 @@
 # Runs Maven for the Java binding, then fails on any -Xcheck:jni report.
 #   cmake -DMVN=mvn -DPOM=pom.xml -DNATIVE=/abs/libmccache_jni.so -DBUILD_DIR=dir
-#         -DGOALS=test|bench -P RunMaven.cmake
+#         -DGOALS=test|bench [-DBENCH_NATIVE=/abs/libmccache_jni_bench.so] -P RunMaven.cmake
+# The bench goal needs BENCH_NATIVE, the benchmark's own native library.
 # -Xcheck:jni only prints warnings; the forked test JVM writes them straight
 # to its stdout, which Surefire saves in *.dumpstream files or echoes.
 foreach(_var MVN POM NATIVE BUILD_DIR GOALS)
@@ -17,7 +18,10 @@ if(GOALS STREQUAL "test")
   file(REMOVE_RECURSE "${BUILD_DIR}/surefire-reports")
   set(_cmd "${MVN}" ${_common} test)
 elseif(GOALS STREQUAL "bench")
-  set(_cmd "${MVN}" ${_common} -q -Pbench test-compile exec:exec)
+  if(NOT BENCH_NATIVE)
+    message(FATAL_ERROR "RunMaven.cmake: GOALS=bench needs -DBENCH_NATIVE=/abs/libmccache_jni_bench.so")
+  endif()
+  set(_cmd "${MVN}" ${_common} "-Dmccache.bench.native.path=${BENCH_NATIVE}" -q -Pbench test-compile exec:exec)
 else()
   message(FATAL_ERROR "RunMaven.cmake: GOALS must be test or bench")
 endif()

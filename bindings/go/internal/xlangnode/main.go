@@ -64,7 +64,7 @@ func splitKey(key string) (prefix string, idx int, ok bool) {
 	return key[:dash], idx, true
 }
 
-// onChange runs on the node's loop thread.
+// onChange runs on the node's callback thread.
 func (s *state) onChange(ev mccache.Event) {
 	prefix, idx, ok := splitKey(string(ev.Key))
 	if !ok {

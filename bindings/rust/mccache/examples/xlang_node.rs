@@ -57,7 +57,7 @@ fn split_key(key: &str) -> Option<(&str, usize)> {
     Some((prefix, idx.parse().ok()?))
 }
 
-/// Runs on the node's loop thread.
+/// Runs on the node's callback thread.
 fn on_change(stats: &Mutex<Stats>, self_id: u64, ev: Event) {
     let key = String::from_utf8_lossy(&ev.key).into_owned();
     let Some((prefix, idx)) = split_key(&key) else {

@@ -312,12 +312,18 @@ impl Cache {
     }
 
     /// Calls `callback` for every change to this cache (replacing an earlier
-    /// one), on the node's loop thread, in order per key.
+    /// one), on the node's callback thread, with this cache's changes in the
+    /// order they were made.
     ///
-    /// The callback must not block. It may call any method, including
-    /// writes to this node, but not [`Node::close`](crate::Node::close) or
-    /// [`Node::housekeep`](crate::Node::housekeep) of its own node (they
-    /// return [`ErrorCode::Busy`](crate::ErrorCode::Busy)). A panic inside
+    /// The callback never runs on the thread that wrote, and never delays
+    /// replication or heartbeats (they run on another thread), but the
+    /// node's other callbacks wait for it, and changes beyond
+    /// `event_queue_max` are dropped: return quickly. It may call any
+    /// method, including writes to this node, but not
+    /// [`Node::close`](crate::Node::close),
+    /// [`Node::housekeep`](crate::Node::housekeep) or
+    /// [`Node::cluster_collect`](crate::Node::cluster_collect) of its own
+    /// node (they return [`ErrorCode::Busy`](crate::ErrorCode::Busy)). A panic inside
     /// it is caught (see [`callback_panics`](crate::callback_panics)). The
     /// closure and its captured state are dropped exactly once, after its
     /// last call: on replacement, [`clear_on_change`](Cache::clear_on_change)

@@ -121,8 +121,8 @@ pub(crate) unsafe extern "C" fn reply_trampoline<F>(
 {
     firewall(|| {
         // SAFETY: the library makes the calls of one request one after the
-        // other (on the loop thread, or the last one in close after the loop
-        // stopped), never concurrently, so a unique borrow is sound.
+        // other (on the callback thread, or the last one in close after that
+        // thread stopped), never concurrently, so a unique borrow is sound.
         let f = unsafe { &mut *opaque.cast::<F>() };
         let reply = if member_id == 0 || json.is_null() {
             Reply::Done

@@ -71,9 +71,10 @@ fn timeout_ms(timeout: Duration) -> c_int {
 
 impl Node {
     /// Calls `callback` when members join, leave, go down, recover or
-    /// restart (replacing an earlier one), on the loop thread. The same
-    /// rules as [`Cache::on_change`](crate::Cache::on_change): must not
-    /// block, panics are caught, and the closure is dropped exactly once.
+    /// restart (replacing an earlier one), on the node's callback thread.
+    /// The same rules as [`Cache::on_change`](crate::Cache::on_change):
+    /// return quickly, panics are caught, and the closure is dropped exactly
+    /// once.
     pub fn on_member<F>(&self, callback: F) -> Result<()>
     where
         F: Fn(MemberEvent) + Send + Sync + 'static,
@@ -114,7 +115,8 @@ impl Node {
     /// Asks every member (this one included) for `query`; `on_reply` gets
     /// one [`Reply::Answer`] per member, then [`Reply::Done`] once every
     /// live member answered or `timeout` (1 ms to 60 s) passed. It runs on
-    /// the loop thread and is dropped after `Done`.
+    /// the node's callback thread (`Done` on the closing thread if the node
+    /// closes first) and is dropped after `Done`.
     pub fn cluster_request<F>(&self, query: Query<'_>, timeout: Duration, on_reply: F) -> Result<()>
     where
         F: FnMut(Reply) + Send + 'static,

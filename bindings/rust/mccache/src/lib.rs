@@ -1,7 +1,8 @@
 //! Safe Rust binding of libmccache: an in-process, bounded, thread-safe
 //! cache whose members stay coherent over UDP multicast.
 //!
-//! A [`Node`] owns a loop thread and its named [`Cache`]s. Caches map byte
+//! A [`Node`] owns its named [`Cache`]s, a loop thread for the cluster and
+//! housekeeping, and a callback thread for every callback. Caches map byte
 //! keys to byte values with per-entry TTLs ([`Ttl`]) and versions; reads are
 //! zero copy through [`ValueRef`] or copies through [`Cache::get`]. Every
 //! call returns [`Result`], whose [`Error`] carries the library's code and
@@ -36,11 +37,16 @@
 //!
 //! # Threads and callbacks
 //!
-//! Every type is `Send + Sync`: all C calls are thread-safe. Change
-//! callbacks ([`Cache::on_change`]) run on the node's loop thread and the
-//! logger ([`Node::set_logger`]) on whichever thread logs; both must not
-//! block. A panic in a callback never unwinds into C: it is caught, counted
-//! by [`callback_panics`], and the callback stays registered.
+//! Every type is `Send + Sync`: all C calls are thread-safe. Every callback
+//! ([`Cache::on_change`], [`Node::on_member`], [`Node::set_logger`],
+//! [`Node::cluster_request`]) runs on the node's callback thread, one at a
+//! time: a thread of the library (not spawned by Rust), never the one
+//! that wrote or logged, and never the one that sends heartbeats and
+//! replication. A slow callback delays the node's other callbacks, not its
+//! cluster; still, return quickly (changes beyond `event_queue_max` are
+//! dropped). Log lines arrive asynchronously, shortly after they were
+//! logged. A panic in a callback never unwinds into C: it is caught,
+//! counted by [`callback_panics`], and the callback stays registered.
 //!
 //! # Lifetimes
 //!

@@ -1,4 +1,4 @@
-//! [`Node`]: one libmccache node, which owns a loop thread and its caches.
+//! [`Node`]: one libmccache node, which owns its threads and its caches.
 use std::ffi::c_int;
 use std::fmt;
 use std::ptr::NonNull;
@@ -36,10 +36,12 @@ impl LogLevel {
     }
 }
 
-/// A libmccache node: its settings, its loop thread and its named caches.
+/// A libmccache node: its settings, its named caches, a loop thread (the
+/// cluster and housekeeping) and a callback thread (every callback).
 ///
-/// Dropping the node closes it (as [`close`](Node::close) does): the loop
-/// stops, the caches are freed, and every registered callback's captured
+/// Dropping the node closes it (as [`close`](Node::close) does): the
+/// callbacks still queued are delivered, its threads stop, the caches are
+/// freed, and every registered callback's captured
 /// state is dropped. [`Cache`] handles do not keep the node open; after
 /// close, their calls return [`ErrorCode::Closed`]. Share a node between
 /// threads with `&Node` or `Arc<Node>`: every method takes `&self`.
@@ -130,8 +132,9 @@ impl Node {
     /// Sends the node's log lines to `logger` instead of `log_filename`
     /// (or stderr), replacing an earlier logger.
     ///
-    /// The logger runs on whichever thread logs (the loop thread or a
-    /// caller's), so it must be quick and must not block. A panic inside it
+    /// Lines are delivered asynchronously on the node's callback thread,
+    /// never on the thread that logged: a slow logger never stalls a caller,
+    /// but lines beyond 1024 waiting are dropped (and counted). A panic inside it
     /// is caught (see [`callback_panics`](crate::callback_panics)). Its
     /// captured state is dropped once, after its last call: on replacement,
     /// [`clear_logger`](Node::clear_logger) or close.
@@ -160,8 +163,9 @@ impl Node {
         })
     }
 
-    /// Closes the node: waits for calls in flight, stops the loop within a
-    /// bounded time and frees the caches; later calls on the node or its
+    /// Closes the node: waits for calls in flight, delivers the callbacks
+    /// still queued (a callback that never returns makes close wait
+    /// forever), stops its threads and frees the caches; later calls on the node or its
     /// caches return [`ErrorCode::Closed`] (so does a second close).
     ///
     /// Returns [`ErrorCode::Busy`] from one of this node's own callbacks,

@@ -264,6 +264,56 @@ fn logger_receives_lines_and_is_freed_once() {
 }
 
 #[test]
+fn callbacks_run_on_one_thread_of_the_node_never_the_callers() {
+    let node = common::open_with(&[("log_level", "info")]);
+    let cache = node.cache("threads").unwrap();
+    let (tx, rx) = mpsc::channel();
+    let change_tx = tx.clone();
+    cache
+        .on_change(move |e: Event| {
+            let _ = change_tx.send(("change", std::thread::current().id(), e.key));
+        })
+        .unwrap();
+    let (release_tx, release_rx) = mpsc::channel::<()>();
+    let release_rx = Mutex::new(release_rx);
+    node.set_logger(move |_, line| {
+        if line.contains("logged-later") {
+            let _ = tx.send(("log", std::thread::current().id(), line.as_bytes().to_vec()));
+            // Blocks the logger, never the thread that logged.
+            let _ = release_rx.lock().unwrap().recv_timeout(common::DEADLINE);
+        }
+    })
+    .unwrap();
+
+    // Opening a cache logs a line; the logger blocks on it, and the call
+    // returns all the same: lines are delivered later, on the callback thread.
+    node.cache("logged-later").unwrap();
+    cache.put("k", "v", Ttl::Default).unwrap();
+
+    let mut threads = Vec::new();
+    let mut kinds = Vec::new();
+    while kinds.len() < 2 {
+        let (kind, thread, _) = rx.recv_timeout(common::DEADLINE).expect("a callback");
+        if kind == "log" {
+            release_tx.send(()).unwrap();
+        }
+        kinds.push(kind);
+        threads.push(thread);
+    }
+    kinds.sort();
+    assert_eq!(kinds, ["change", "log"]);
+    assert!(
+        threads.iter().all(|t| *t != std::thread::current().id()),
+        "a callback ran on the caller's thread"
+    );
+    assert_eq!(
+        threads[0], threads[1],
+        "the node's callbacks run on one thread"
+    );
+    node.close().unwrap();
+}
+
+#[test]
 fn callbacks_may_call_the_api_but_not_close_their_node() {
     let node = Arc::new(common::open());
     let cache = node.cache("source").unwrap();

@@ -1,9 +1,10 @@
 // Change, log and member listeners, and cluster-request replies. The C opaque
 // of each registration is a GlobalRef to a ChangeBinding, LogBinding,
 // MemberBinding or ReplyBinding, deleted exactly once in opaque_free.
-// Callbacks run on the node's loop thread (attached to the JVM once, as a
-// daemon) or, for logs and for the final reply of a request cut short by
-// close, on a Java caller's thread.
+// Callbacks run on the node's callback thread (the library's dispatcher,
+// attached to the JVM once as the daemon "mccache-callbacks") or, for what
+// is still pending when the node closes (the final reply of a request cut
+// short, a release), on the Java thread calling close().
 #include <atomic>
 #include <optional>
 
@@ -33,7 +34,7 @@ void release_listener_ref(void* opaque) {
     g_live_refs.fetch_sub(1, std::memory_order_relaxed);
 }
 
-// Runs `call` in its own local frame: the loop thread never returns to Java,
+// Runs `call` in its own local frame: the callback thread never returns to Java,
 // so its local references would otherwise never be freed. An exception the
 // dispatch method let through (it catches Throwable, so only an
 // OutOfMemoryError building the arrays) is printed and cleared here, since

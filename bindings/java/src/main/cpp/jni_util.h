@@ -37,8 +37,9 @@ extern Refs g_refs;
 constexpr jint kJniVersion = JNI_VERSION_1_8;
 
 // The JNIEnv of the calling thread. A thread the JVM does not know (the
-// node's loop thread) is attached once, as a daemon so it never holds up
-// JVM exit, and detached by a thread-exit destructor. NULL if attaching failed.
+// node's callback thread) is attached once, as the daemon "mccache-callbacks"
+// so it never holds up JVM exit, and detached by a thread-exit destructor.
+// NULL if attaching failed.
 JNIEnv* attached_env();
 
 // Throws MccacheException(rc, mccache_last_error()). Call it right after the

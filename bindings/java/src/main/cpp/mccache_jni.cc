@@ -12,8 +12,8 @@ namespace {
 
 pthread_key_t g_detach_key;
 
-// Runs at exit of a thread that attached_env() attached (the loop thread,
-// joined by mccache_close()). Nodes still open at process exit never get
+// Runs at exit of a thread that attached_env() attached (the callback
+// thread, joined by mccache_close()). Nodes still open at process exit never get
 // here: their threads die with the process.
 void detach_at_thread_exit(void* vm) { static_cast<JavaVM*>(vm)->DetachCurrentThread(); }
 

@@ -239,11 +239,15 @@ public final class Cache implements AutoCloseable {
      * Calls {@code listener} for every change to this cache, replacing the
      * listener installed earlier through any view; null removes it.
      *
-     * <p>The listener runs on the node's loop thread, in order per key. It must
-     * not block (events queue behind it and are dropped past
-     * {@code event_queue_max}); it may call this API, except {@link Node#close()}
-     * and {@link Node#housekeep()} of its own node. Exceptions it throws go to
-     * the thread's uncaught-exception handler. The listener is released once it
+     * <p>The listener runs on the node's callback thread ({@code mccache-callbacks}),
+     * never on the thread that wrote, with this cache's changes in the order
+     * they were made. It should return quickly: the node's other listeners
+     * wait behind it, and events past {@code event_queue_max} are dropped
+     * (and counted). It never delays the network: replication, heartbeats
+     * and repairs run on another thread. It may call this API, except
+     * {@link Node#close()}, {@link Node#housekeep()} and the cluster collect
+     * of its own node (EBUSY). Exceptions it throws go to the thread's
+     * uncaught-exception handler. The listener is released once it
      * can no longer be called: on replacement, removal, or close of this view or
      * of the node.
      */
@@ -296,7 +300,7 @@ public final class Cache implements AutoCloseable {
         return "Cache[" + name + (closed ? ", closed]" : "]");
     }
 
-    /** The C handle, for BindingBench's C-API baseline. */
+    /** The C handle, for the C-API baseline of BindingBench (BenchNatives). */
     long handleForBench() {
         return handle;
     }

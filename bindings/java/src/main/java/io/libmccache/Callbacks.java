@@ -5,7 +5,7 @@ final class Callbacks {
     private Callbacks() {}
 
     /**
-     * A listener threw: there is no Java caller to rethrow to on the loop
+     * A listener threw: there is no Java caller to rethrow to on the callback
      * thread, so the thread's uncaught-exception handler gets it (by default
      * it prints the stack trace) and delivery goes on.
      */

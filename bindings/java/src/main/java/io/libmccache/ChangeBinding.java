@@ -2,8 +2,8 @@ package io.libmccache;
 
 /**
  * What the JNI glue holds (as a GlobalRef, in the C callback's opaque) for
- * one change listener. The glue calls {@link #dispatch} on the loop thread
- * and deletes the GlobalRef in opaque_free.
+ * one change listener. The glue calls {@link #dispatch} on the node's
+ * callback thread and deletes the GlobalRef in opaque_free.
  */
 final class ChangeBinding {
     private final Cache cache;

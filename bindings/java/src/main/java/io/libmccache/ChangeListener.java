@@ -1,8 +1,10 @@
 package io.libmccache;
 
 /**
- * Receives a cache's changes on the node's loop thread. It must return
- * quickly and never block: every node's events and housekeeping wait for it.
+ * Receives a cache's changes on the node's callback thread
+ * ({@code mccache-callbacks}). It should return quickly: the node's other
+ * listeners (changes, members, log lines, replies) wait for it, and changes
+ * past {@code event_queue_max} are dropped.
  * See {@link Cache#setChangeListener(ChangeListener)}.
  */
 @FunctionalInterface

@@ -7,6 +7,10 @@ import java.util.function.BiConsumer;
  * header that the JNI glue must match. Handles are C pointers carried as
  * {@code long}; strings cross as UTF-8 {@code byte[]} without a NUL.
  * Failures throw {@link MccacheException} from the native side.
+ *
+ * <p>The benchmark's baselines (C loops, empty calls, array copies) are not
+ * here: they are {@code BenchNatives} in the test sources, in a library of
+ * their own, so that the production library carries no benchmark code.
  */
 final class Native {
     private Native() {}
@@ -143,31 +147,7 @@ final class Native {
     /** @param binding null to unregister. */
     static native void setChangeListener(long cache, ChangeBinding binding);
 
-    // ---- test and benchmark hooks (not API) ----
+    // ---- test hook (not API) ----
     /** Listener GlobalRefs taken and not yet released by an opaque_free. */
     static native long liveListenerRefs();
-
-    /** An empty native call: the JNI transition alone. */
-    static native void noop();
-
-    /** An empty native call with two object arguments (one null), as getDirect takes. */
-    static native void noopObjects(Object a, Object b);
-
-    /** Gets each key in turn, iterations times, in C; returns the elapsed nanoseconds. */
-    static native long benchCGet(long cache, byte[][] keys, int iterations);
-
-    /** Puts each key in turn, iterations times, in C; returns the elapsed nanoseconds. */
-    static native long benchCPut(long cache, byte[][] keys, byte[] value, int iterations);
-
-    /** One call: copies the key out with GetByteArrayRegion. */
-    static native int keyRegionOnce(byte[] key);
-
-    /** One call: copies the key out under GetPrimitiveArrayCritical. */
-    static native int keyCriticalOnce(byte[] key);
-
-    /** One call: returns a new array of len bytes filled with SetByteArrayRegion. */
-    static native byte[] valueRegionOnce(int len);
-
-    /** One call: returns a new array of len bytes filled under GetPrimitiveArrayCritical. */
-    static native byte[] valueCriticalOnce(int len);
 }

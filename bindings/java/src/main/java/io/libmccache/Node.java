@@ -7,8 +7,9 @@ import java.util.Map;
 import java.util.Objects;
 
 /**
- * One libmccache node: a set of named caches and the loop thread that runs
- * their housekeeping and callbacks.
+ * One libmccache node: a set of named caches, the loop thread that runs
+ * their housekeeping and the cluster, and the callback thread
+ * ({@code mccache-callbacks}) that runs every listener.
  *
  * <p>All methods are thread-safe. {@link #close()} is idempotent and may race
  * with calls on other threads: calls already inside the C library finish
@@ -18,8 +19,8 @@ import java.util.Objects;
  * is needed.
  *
  * <p>There is no finalizer or Cleaner: close nodes with try-with-resources.
- * A node whose listeners are registered is reachable from its loop thread in
- * any case.
+ * A node whose listeners are registered is reachable from its callback
+ * thread in any case.
  */
 public final class Node implements AutoCloseable {
     private final long handle;
@@ -85,10 +86,11 @@ public final class Node implements AutoCloseable {
 
     /**
      * Sends the node's log lines to {@code listener} instead of the configured
-     * log file; null goes back to the file (or stderr). The listener runs on
-     * whichever thread logs (the loop thread or a caller's): it must be
-     * thread-safe and must not block. Exceptions it throws go to the thread's
-     * uncaught-exception handler.
+     * log file; null goes back to the file (or stderr). Lines are delivered
+     * asynchronously on the node's callback thread ({@code mccache-callbacks}),
+     * never on the thread that logged, so a slow listener never stalls a
+     * caller; lines past 1024 waiting are dropped and counted. Exceptions it
+     * throws go to that thread's uncaught-exception handler.
      */
     public void setLogListener(LogListener listener) {
         Native.setLogListener(handle, listener == null ? null : new LogBinding(listener));
@@ -99,8 +101,8 @@ public final class Node implements AutoCloseable {
     /**
      * Calls {@code listener} when members join, leave, go down, recover or
      * restart, replacing an earlier listener; null unregisters. The listener
-     * runs on the node's loop thread with the rules of a {@link ChangeListener}:
-     * it must not block, and exceptions it throws go to the loop thread's
+     * runs on the node's callback thread with the rules of a {@link ChangeListener}:
+     * it should return quickly, and exceptions it throws go to that thread's
      * uncaught-exception handler. It is released when replaced, removed, or
      * when the node closes.
      *
@@ -144,7 +146,7 @@ public final class Node implements AutoCloseable {
     /**
      * Asks every member (this node included) for its metrics or for its
      * checksums of {@code cache}, and returns at once. {@code listener} gets
-     * each answer on the loop thread, then exactly one final call with member
+     * each answer on the node's callback thread, then exactly one final call with member
      * 0 and null JSON when every live member has answered or {@code timeout}
      * (1 ms to 60 s, with the precision of {@code heartbeat_interval}) has
      * passed; after that it is released. If the node closes first, the final
@@ -178,8 +180,8 @@ public final class Node implements AutoCloseable {
      * time is simply missing from "replies": compare their count with N.
      *
      * @throws MccacheException EINVAL for a timeout out of range or a name
-     *     holding a NUL; EBUSY from one of this node's own listeners (it would
-     *     wait on its own loop thread); ECLOSED after close
+     *     holding a NUL; EBUSY from one of this node's own listeners (they
+     *     must not wait on their node); ECLOSED after close
      */
     public String clusterCollect(QueryKind kind, String cache, Duration timeout) {
         Objects.requireNonNull(kind, "kind");
@@ -244,7 +246,8 @@ public final class Node implements AutoCloseable {
     }
 
     /**
-     * Closes the node: stops its loop, releases its caches and listeners.
+     * Closes the node: delivers what its listeners still have queued, stops
+     * its threads, releases its caches and listeners.
      * Idempotent; concurrent callers all return once the node is closed.
      *
      * @throws MccacheException EBUSY when called from one of this node's own

@@ -1,10 +1,12 @@
 package io.libmccache;
 
 /**
- * Receives the answers to {@link Node#clusterRequest}, on the node's loop
- * thread: once per answering member (this node answers too), then exactly
- * once more with {@code memberId == 0} and a null {@code json} when every
- * live member has answered or the timeout has passed. It must not block.
+ * Receives the answers to {@link Node#clusterRequest}, on the node's callback
+ * thread ({@code mccache-callbacks}): once per answering member (this node
+ * answers too), then exactly once more with {@code memberId == 0} and a null
+ * {@code json} when every live member has answered or the timeout has passed
+ * (during {@link Node#close()}, on the closing thread, if the node closes
+ * first). It should return quickly: the node's other listeners wait for it.
  */
 @FunctionalInterface
 public interface ReplyListener {

@@ -10,10 +10,11 @@ import java.util.Locale;
 import java.util.Map;
 
 /**
- * Get/put cost of the binding against the C API (timed in C through the same
- * JNI library) and against Caffeine, in one run. Not a unit test: run it with
- * {@code mvn -Pbench test-compile exec:exec -Dmccache.native.path=...} or the
- * CMake target {@code java-bench}.
+ * Get/put cost of the binding against the C API (timed in C by
+ * {@link BenchNatives}, a native library of the benchmark's own) and against
+ * Caffeine, in one run. Not a unit test: run it with the CMake target
+ * {@code java-bench}, or {@code mvn -Pbench test-compile exec:exec
+ * -Dmccache.native.path=... -Dmccache.bench.native.path=...}.
  *
  * <p>Each sample times one chunk of {@value #CHUNK} operations on consecutive
  * keys (the C loop and the Java loop do the same work) and gives that chunk's
@@ -69,13 +70,13 @@ public final class BindingBench {
             Map<String, Pass> ops = new LinkedHashMap<>();
             ops.put("jni_noop", c -> {
                 long t = System.nanoTime();
-                for (int i = 0; i < CHUNK; i++) Native.noop();
+                for (int i = 0; i < CHUNK; i++) BenchNatives.noop();
                 return System.nanoTime() - t;
             });
             Object obj = new Object();
             ops.put("jni_noop_2obj", c -> {
                 long t = System.nanoTime();
-                for (int i = 0; i < CHUNK; i++) Native.noopObjects(obj, null);
+                for (int i = 0; i < CHUNK; i++) BenchNatives.noopObjects(obj, null);
                 return System.nanoTime() - t;
             });
             byte[] out100 = new byte[VALUE_SIZE];
@@ -96,7 +97,7 @@ public final class BindingBench {
                 sink += n + out100.length;
                 return e;
             });
-            ops.put("c_get", c -> Native.benchCGet(h, keyChunks[c], 1));
+            ops.put("c_get", c -> cLoop(BenchNatives.cGet(h, keyChunks[c], 1), "mccache_get"));
             ops.put("mccache_get", c -> {
                 long n = 0;
                 long t = System.nanoTime();
@@ -121,7 +122,7 @@ public final class BindingBench {
                 sink += n;
                 return e;
             });
-            ops.put("c_put", c -> Native.benchCPut(h, keyChunks[c], value, 1));
+            ops.put("c_put", c -> cLoop(BenchNatives.cPut(h, keyChunks[c], value, 1), "mccache_put"));
             ops.put("mccache_put", c -> {
                 long t = System.nanoTime();
                 for (byte[] k : keyChunks[c]) cache.put(k, value, Cache.TTL_NEVER);
@@ -156,13 +157,19 @@ public final class BindingBench {
         }
     }
 
+    /** A C loop's elapsed ns; it returns -1 when a call failed. */
+    static long cLoop(long ns, String call) {
+        if (ns < 0) throw new IllegalStateException(call + " failed in the C loop");
+        return ns;
+    }
+
     static long copyChunk(byte[] key, boolean critical) {
         long n = 0;
         long t = System.nanoTime();
         if (critical) {
-            for (int i = 0; i < CHUNK; i++) n += Native.keyCriticalOnce(key);
+            for (int i = 0; i < CHUNK; i++) n += BenchNatives.keyCriticalOnce(key);
         } else {
-            for (int i = 0; i < CHUNK; i++) n += Native.keyRegionOnce(key);
+            for (int i = 0; i < CHUNK; i++) n += BenchNatives.keyRegionOnce(key);
         }
         long e = System.nanoTime() - t;
         sink += n;
@@ -173,9 +180,9 @@ public final class BindingBench {
         long n = 0;
         long t = System.nanoTime();
         if (critical) {
-            for (int i = 0; i < CHUNK; i++) n += Native.valueCriticalOnce(len).length;
+            for (int i = 0; i < CHUNK; i++) n += BenchNatives.valueCriticalOnce(len).length;
         } else {
-            for (int i = 0; i < CHUNK; i++) n += Native.valueRegionOnce(len).length;
+            for (int i = 0; i < CHUNK; i++) n += BenchNatives.valueRegionOnce(len).length;
         }
         long e = System.nanoTime() - t;
         sink += n;

@@ -119,7 +119,7 @@ class ClusterTest {
     }
 
     @Test
-    void memberListenerSeesTheOtherNodeJoinAndLeaveOnTheLoopThread() {
+    void memberListenerSeesTheOtherNodeJoinAndLeaveOnTheCallbackThread() {
         Loopback net = new Loopback("members", 2);
         Node a = open(net, 0);
         Members seen = new Members();
@@ -139,11 +139,11 @@ class ClusterTest {
         // down after member_timeout instead.
         b.close();
         seen.await(Set.of(MemberEventType.LEFT, MemberEventType.DOWN), idB);
-        assertEquals(1, seen.threads.size(), "one Thread object: the loop thread stayed attached");
-        Thread loop = seen.threads.iterator().next();
-        assertNotEquals(Thread.currentThread(), loop);
-        assertTrue(loop.isDaemon());
-        assertEquals("mccache-callbacks", loop.getName());
+        assertEquals(1, seen.threads.size(), "one Thread object: the callback thread stayed attached");
+        Thread callbacks = seen.threads.iterator().next();
+        assertNotEquals(Thread.currentThread(), callbacks);
+        assertTrue(callbacks.isDaemon());
+        assertEquals("mccache-callbacks", callbacks.getName());
 
         a.setMemberListener(null);
         Await.until(() -> Native.liveListenerRefs() == baseRefs, "the removed member listener to be released");

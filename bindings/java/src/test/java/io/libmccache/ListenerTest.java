@@ -49,6 +49,27 @@ class ListenerTest {
         Event next() throws InterruptedException {
             return Await.next(events, "a change event");
         }
+
+        /** Skips events until one for key. */
+        Event nextFor(String key) throws InterruptedException {
+            for (;;) {
+                Event e = next();
+                if (e.keyString().equals(key)) return e;
+            }
+        }
+    }
+
+    /**
+     * Writes a marker to the cache and waits until a new listener sees it.
+     * Events of one cache are delivered in order, so by then every event of
+     * an earlier write has been delivered (or dropped, if no listener was
+     * there to take it): checks for the absence of an event come after this.
+     */
+    void drainEventsOf(Cache c) throws InterruptedException {
+        Recorder marker = new Recorder();
+        c.setChangeListener(marker);
+        c.putString("marker", "m");
+        marker.nextFor("marker");
     }
 
     @Test
@@ -77,7 +98,7 @@ class ListenerTest {
     }
 
     @Test
-    void eventsRunOnOneDaemonLoopThreadAttachedOnce() throws InterruptedException {
+    void eventsRunOnOneDaemonCallbackThreadAttachedOnce() throws InterruptedException {
         Recorder first = new Recorder();
         cache.setChangeListener(first);
         for (int i = 0; i < 50; i++) cache.putString("k" + i, "v");
@@ -89,11 +110,11 @@ class ListenerTest {
 
         Set<Thread> all = new HashSet<>(first.threads);
         all.addAll(second.threads);
-        assertEquals(1, all.size(), "one Thread object: the loop thread stayed attached");
-        Thread loop = all.iterator().next();
-        assertNotEquals(Thread.currentThread(), loop);
-        assertTrue(loop.isDaemon());
-        assertEquals("mccache-callbacks", loop.getName());
+        assertEquals(1, all.size(), "one Thread object: the callback thread stayed attached");
+        Thread callbacks = all.iterator().next();
+        assertNotEquals(Thread.currentThread(), callbacks);
+        assertTrue(callbacks.isDaemon());
+        assertEquals("mccache-callbacks", callbacks.getName());
     }
 
     @Test
@@ -173,7 +194,7 @@ class ListenerTest {
         a = null;
 
         Recorder b = new Recorder();
-        cache.setChangeListener(b); // replaces a, released on the loop thread
+        cache.setChangeListener(b); // replaces a, released on the callback thread
         Await.until(() -> Native.liveListenerRefs() == baseRefs + 1, "the replaced listener to be released");
         awaitCollected(weakA);
 
@@ -182,8 +203,7 @@ class ListenerTest {
         cache.setChangeListener(null);
         Await.until(() -> Native.liveListenerRefs() == baseRefs, "the removed listener to be released");
         cache.putString("k2", "v");
-        // k2 was written after the removal returned, so no event can be queued for it.
-        node.housekeep();
+        drainEventsOf(cache);
         for (Event e : b.events) assertNotEquals("k2", e.keyString());
 
         cache.setChangeListener(new Recorder());
@@ -204,7 +224,7 @@ class ListenerTest {
         view1.close();
         Await.until(() -> Native.liveListenerRefs() == baseRefs, "the view's listener to be released");
         cache.putString("k2", "v");
-        node.housekeep();
+        drainEventsOf(cache);
         assertNull(r.events.peek());
     }
 

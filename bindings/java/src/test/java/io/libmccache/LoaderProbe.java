@@ -18,7 +18,7 @@ public final class LoaderProbe {
         }
     }
 
-    /** Returns from main with a node open and its loop thread busy delivering events. */
+    /** Returns from main with a node open and its callback thread busy delivering events. */
     static void exitWithOpenNode() {
         Node node = Local.open();
         Cache cache = node.cache("leaked");

@@ -72,7 +72,7 @@ class LoaderTest {
 
     @Test
     void theJvmExitsCleanlyWithANodeLeftOpen() throws Exception {
-        // The daemon-attached loop thread must neither hold up exit nor crash it.
+        // The daemon-attached callback thread must neither hold up exit nor crash it.
         String out = run(List.of("-D" + NativeLoader.PATH_PROPERTY + "=" + nativePath()),
                 List.of("exit-with-open-node"));
         assertTrue(out.startsWith("exiting with "), out);

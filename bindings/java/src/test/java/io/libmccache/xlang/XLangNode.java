@@ -47,7 +47,7 @@ public final class XLangNode {
     private final int shared;
     private final long paceNanos; // pause between write iterations, so that the four writers overlap
     private long self;
-    // Guarded by this; written by the loop thread, read by main.
+    // Guarded by this; written by the callback thread, read by main.
     private final Map<String, PrefixStats> prefixes = new LinkedHashMap<>();
     private final Map<String, long[]> mine = new HashMap<>();
 
@@ -80,7 +80,7 @@ public final class XLangNode {
         return c < 0 || (c == 0 && Long.compareUnsigned(nodeA, nodeB) < 0);
     }
 
-    /** Runs on the node's loop thread. */
+    /** Runs on the node's callback thread. */
     private synchronized void onChange(Event ev) {
         String key = ev.keyString();
         int dash = key.indexOf('-');
