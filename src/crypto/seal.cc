@@ -159,27 +159,46 @@ Aead* Sealer::keep(uint8_t id, uint64_t sender, uint64_t incarnation, std::uniqu
 }
 
 std::string Sealer::seal(wire::Header h, std::string_view payload, std::string_view extra_aad) {
+    std::string out;
+    seal_into(&out, h, payload, extra_aad);
+    return out;
+}
+
+bool Sealer::seal_into(std::string* out, wire::Header h, std::string_view payload, std::string_view extra_aad) {
     std::unique_ptr<Aead> fresh;
     Aead* aead = context(seal_id_, self_, incarnation_, &fresh);
     if (aead && fresh) aead = keep(seal_id_, self_, incarnation_, std::move(fresh));
-    if (!aead || payload.size() > wire::kMaxDatagram - wire::kHeaderSize - wire::kTagSize) return {};
+    if (!aead || payload.size() > wire::kMaxDatagram - wire::kHeaderSize - wire::kTagSize) {
+        out->clear();
+        return false;
+    }
     h.flags |= wire::kFlagSealed;
     h.key_id = seal_id_;
     h.payload_len = static_cast<uint32_t>(payload.size());
-    std::string out(wire::kHeaderSize + payload.size() + wire::kTagSize, '\0');
-    auto* p = reinterpret_cast<unsigned char*>(out.data());
+    // Every byte is written below: resizing a reused buffer of the same size
+    // touches nothing.
+    out->resize(wire::kHeaderSize + payload.size() + wire::kTagSize);
+    auto* p = reinterpret_cast<unsigned char*>(out->data());
     wire::encode_header(h, p);
     unsigned char iv[12];
     nonce_of(h, iv);
     if (!aead->seal(iv, aad_of(p, extra_aad), reinterpret_cast<const unsigned char*>(payload.data()),
-                    payload.size(), p + wire::kHeaderSize, p + wire::kHeaderSize + payload.size()))
-        return {};
-    return out;
+                    payload.size(), p + wire::kHeaderSize, p + wire::kHeaderSize + payload.size())) {
+        out->clear();
+        return false;
+    }
+    return true;
 }
 
 Sealer::Open Sealer::open(const unsigned char* data, size_t len, const wire::Header& h, std::string* plaintext,
                           std::string_view extra_aad) {
-    plaintext->clear();
+    Open r = open_into(data, len, h, plaintext, extra_aad);
+    if (r != Open::Ok) plaintext->clear();
+    return r;
+}
+
+Sealer::Open Sealer::open_into(const unsigned char* data, size_t len, const wire::Header& h, std::string* plaintext,
+                               std::string_view extra_aad) {
     if (!(h.flags & wire::kFlagSealed) || len != wire::kHeaderSize + h.payload_len + wire::kTagSize)
         return Open::Malformed;
     if (h.key_id == 0 || !keys_.count(h.key_id)) return Open::NoKey;
@@ -188,12 +207,12 @@ Sealer::Open Sealer::open(const unsigned char* data, size_t len, const wire::Hea
     if (!aead) return Open::NoKey;
     unsigned char iv[12];
     nonce_of(h, iv);
+    // Not cleared first: a string the caller keeps is filled only by what it
+    // grows, then overwritten by the cipher.
     plaintext->resize(h.payload_len);
     if (!aead->open(iv, aad_of(data, extra_aad), data + wire::kHeaderSize, h.payload_len,
-                    data + wire::kHeaderSize + h.payload_len, reinterpret_cast<unsigned char*>(plaintext->data()))) {
-        plaintext->clear();
+                    data + wire::kHeaderSize + h.payload_len, reinterpret_cast<unsigned char*>(plaintext->data())))
         return Open::AuthFailed;
-    }
     if (fresh) keep(h.key_id, h.sender, h.incarnation, std::move(fresh));
     return Open::Ok;
 }

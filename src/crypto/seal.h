@@ -71,15 +71,25 @@ public:
     // datagram opens only with the same `extra_aad`. Empty, the datagram is
     // byte for byte what it was before the argument existed.
     std::string seal(wire::Header h, std::string_view payload, std::string_view extra_aad = {});
+    // The same datagram, written into `out` over what it held. A caller that
+    // keeps one buffer (datagrams of one stream are mostly the same size)
+    // saves an allocation and a zero fill per datagram: a few µs at 64 KiB,
+    // the size of a full loopback datagram. False, and `out` empty, where
+    // seal() returns empty.
+    bool seal_into(std::string* out, wire::Header h, std::string_view payload, std::string_view extra_aad = {});
 
     enum class Open { Ok, NoKey, AuthFailed, Malformed };
     // Authenticates and decrypts `data`; `h` was decoded from it already.
     // `extra_aad` must be what the sender passed to seal(), or AuthFailed.
-    // On anything but Ok, `plaintext` is left empty.
+    // On anything but Ok, `plaintext` is left empty. Its capacity is reused:
+    // a caller that keeps one string saves an allocation per datagram.
     Open open(const unsigned char* data, size_t len, const wire::Header& h, std::string* plaintext,
               std::string_view extra_aad = {});
 
 private:
+    // open() without clearing `plaintext` on failure (open() does that).
+    Open open_into(const unsigned char* data, size_t len, const wire::Header& h, std::string* plaintext,
+                   std::string_view extra_aad);
     // The subkey cipher of one sender incarnation, or null if the library
     // refuses.
     std::unique_ptr<Aead> derive(const Key& key, uint64_t sender, uint64_t incarnation) const;

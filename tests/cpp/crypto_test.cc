@@ -508,6 +508,33 @@ TEST_P(SealerTest, SealNeedsAKeyAndRoomInOneDatagram) {
     EXPECT_EQ(a->seal(header(kCluster, 1, 10, 3), std::string(room + 1, 'm')), "");
 }
 
+TEST_P(SealerTest, ReusedBuffersGiveTheSameBytes) {
+    // seal_into and open write over what a kept buffer held, growing or
+    // shrinking it: the result must not depend on what was there before.
+    auto a = make(1, 10), b = make(2, 20);
+    ASSERT_TRUE(a->set_keys({pattern_key(3)}, {}).ok());
+    ASSERT_TRUE(b->set_keys({pattern_key(3)}, {}).ok());
+    std::string buf(70000, '#'), plain(70000, '#');
+    uint64_t seq = 0;
+    for (size_t n : {size_t{1400}, size_t{0}, size_t{65443}, size_t{17}, size_t{1400}, size_t{1400}}) {
+        SCOPED_TRACE(n);
+        std::string payload(n, '\0');
+        for (size_t i = 0; i < n; ++i) payload[i] = static_cast<char>(i * 7 + n);
+        wire::Header h = header(kCluster, 1, 10, ++seq);
+        ASSERT_TRUE(a->seal_into(&buf, h, payload, "to"));
+        EXPECT_EQ(buf, a->seal(h, payload, "to"));
+        ASSERT_EQ(open_datagram(*b, buf, &plain, "to"), crypto::Sealer::Open::Ok);
+        EXPECT_EQ(plain, payload);
+    }
+    // Where seal() gives nothing, seal_into empties the buffer.
+    EXPECT_FALSE(a->seal_into(&buf, header(kCluster, 1, 10, ++seq), std::string(65444, 'x')));
+    EXPECT_TRUE(buf.empty());
+    buf = "old";
+    crypto::Sealer keyless(kCluster, 1, 10);
+    EXPECT_FALSE(keyless.seal_into(&buf, header(kCluster, 1, 10, 1), "x"));
+    EXPECT_TRUE(buf.empty());
+}
+
 TEST_P(SealerTest, RotationOpensBothKeysThenDropsTheOld) {
     auto old_sender = make(1, 10), new_sender = make(3, 30), r = make(2, 20);
     ASSERT_TRUE(old_sender->set_keys({pattern_key(3)}, {}).ok());
