@@ -48,8 +48,8 @@ class Sealer {
 public:
     // Seals and opens with this build's backend (make_aead).
     Sealer(uint64_t cluster_id, uint64_t self, uint64_t incarnation);
-    // The same with a given backend: what the tests and benchmarks use to
-    // set the backends side by side. `aead` must not be null.
+    // The same with a given backend (null: this build's): what the tests
+    // and benchmarks use to set the backends side by side.
     Sealer(uint64_t cluster_id, uint64_t self, uint64_t incarnation, AeadFactory aead);
     ~Sealer();
     Sealer(const Sealer&) = delete;
