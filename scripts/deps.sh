@@ -4,7 +4,7 @@
 
 MCCACHE_DEB_PACKAGES=(
     build-essential cmake ninja-build pkg-config
-    libuv1-dev libmbedtls-dev libcjson-dev libinih-dev libxxhash-dev libisal-dev
+    libuv1-dev libssl-dev libmbedtls-dev libcjson-dev libinih-dev libxxhash-dev libisal-dev
     libgtest-dev libgmock-dev libbenchmark-dev libabsl-dev
     valgrind python3 iproute2 nftables
 )

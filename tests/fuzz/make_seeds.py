@@ -78,9 +78,12 @@ def sealed_seeds(v):
         # Mode byte 0: a datagram to open.
         write("sealed", "open-" + vec["name"], b"\x00" + seal(key, type_, flags & 2, sender, inc, seq, fi, fc, payload))
         n += 1
-    # Mode byte 1: round trips (type, seq flag, sender, incarnation, seq, frag fields, key, flip bit, payload).
+    # Mode byte 1: round trips (type, seq flag, sender, incarnation, seq, frag fields, key, flip bit,
+    # extra AAD as u16 length and bytes, payload).
+    extras = [b"", b"127.0.0.1:7946", b"", bytes(6)]
     for i, payload in enumerate([b"", b"x", bytes(range(64)), b"hello world" * 20]):
-        rt = struct.pack(">BBQQQHHBI", i % 12, i % 2, 0x1000 + i, 7, i + 1, 1, 0, i % 2, 1000 * i) + payload
+        rt = struct.pack(">BBQQQHHBI", i % 12, i % 2, 0x1000 + i, 7, i + 1, 1, 0, i % 2, 1000 * i)
+        rt += struct.pack(">H", len(extras[i])) + extras[i] + payload
         write("sealed", "round-trip-%d" % i, b"\x01" + rt)
 
 
