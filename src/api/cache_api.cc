@@ -87,10 +87,9 @@ MCCACHE_API int mccache_cache_open(mccache_t* node, const char* name, mccache_ca
         if (!out) return fail(MCCACHE_EINVAL, "mccache_cache_open: out is NULL");
         *out = nullptr;
         if (!name) return fail(MCCACHE_EINVAL, "mccache_cache_open: name is NULL");
-        size_t n = std::strlen(name);
-        if (n == 0 || n > 255 || std::strchr(name, '.'))
-            return fail(MCCACHE_EINVAL, std::string("mccache_cache_open: invalid cache name \"") +
-                                            name + "\" (1 to 255 bytes, no '.')");
+        std::string why;
+        if (!mccache::config::valid_cache_name(name, &why))
+            return fail(MCCACHE_EINVAL, "mccache_cache_open: invalid cache name: " + why);
         CallScope scope(node);
         if (!scope.open()) return closed_error("mccache_cache_open");
         Cache* cache = nullptr;

@@ -20,8 +20,9 @@ int check_query(const char* fn, int kind, const char* cache, int timeout_ms) {
     if (timeout_ms < 1 || timeout_ms > 60000)
         return fail(MCCACHE_EINVAL, std::string(fn) + ": timeout_ms " + std::to_string(timeout_ms) +
                                         " is out of range [1, 60000]");
-    if (cache && (std::strlen(cache) == 0 || std::strlen(cache) > 255))
-        return fail(MCCACHE_EINVAL, std::string(fn) + ": cache name must be 1 to 255 bytes");
+    std::string why;
+    if (cache && !mccache::config::valid_cache_name(cache, &why))
+        return fail(MCCACHE_EINVAL, std::string(fn) + ": invalid cache name: " + why);
     return MCCACHE_OK;
 }
 

@@ -39,7 +39,7 @@ void delay_resync(Member& m, int64_t due) {
 
 }  // namespace
 
-void AntiEntropy::round(const transport::Address* to) {
+void AntiEntropy::round(const Peer* to) {
     counters_.add(ClusterMetric::ae_rounds);
     host_.for_each_cache([&](Replica& c) {
         std::vector<uint64_t> buckets = digests_of(c.store());
@@ -58,7 +58,8 @@ void AntiEntropy::tick(int64_t t) {
     members_.for_each([&](Member& m) {
         if (m.resync_due_ms && t >= m.resync_due_ms && m.state == MemberState::Alive) {
             m.resync_due_ms = 0;
-            round(&m.addr);
+            const Peer to = m.peer();
+            round(&to);
         }
     });
 }
@@ -85,12 +86,13 @@ void AntiEntropy::on_digest_l1(Member& m, std::string_view payload) {
         r.cache = cache->name();
         r.hlc = mine.hlc;
         r.node = mine.node;
-        repairs_.send_now(m.addr, r);
+        repairs_.send_now(m.peer(), r);
     }
     std::vector<uint64_t> buckets = digests_of(s);
     uint64_t groups[wire::kGroups];
     group_sums(buckets, groups);
     const int64_t t = host_.now_ms();
+    const Peer peer = m.peer();
     bool deferred = false;
     for (size_t g = 0; g < wire::kGroups; ++g) {
         if (groups[g] == d.groups[g]) continue;
@@ -110,7 +112,7 @@ void AntiEntropy::on_digest_l1(Member& m, std::string_view payload) {
         l2.group = static_cast<uint16_t>(g);
         std::copy_n(buckets.begin() + static_cast<ptrdiff_t>(g * wire::kBucketsPerGroup), wire::kBucketsPerGroup,
                     l2.buckets);
-        control_.send(wire::Type::DigestL2, wire::encode_digest_l2(l2), &m.addr);
+        control_.send(wire::Type::DigestL2, wire::encode_digest_l2(l2), &peer);
     }
     if (deferred) {
         counters_.add(ClusterMetric::ae_groups_deferred);
@@ -156,6 +158,7 @@ void AntiEntropy::on_digest_l2(Member& m, std::string_view payload) {
     }
     // The member still differs from us: check again once these repairs land.
     if (m.resync_due_ms == 0) m.resync_due_ms = t + kResyncDelayMs;
+    const Peer peer = m.peer();
     for (size_t i = 0; i < wire::kBucketsPerGroup; ++i) {
         size_t b = d.group * wire::kBucketsPerGroup + i;
         if (buckets[b] == d.buckets[i]) continue;
@@ -166,7 +169,7 @@ void AntiEntropy::on_digest_l2(Member& m, std::string_view payload) {
         wire::encode_keys_prefix(w, cache->name(), static_cast<uint16_t>(b), 0, static_cast<uint32_t>(list.size()));
         for (const auto& kv : list)
             wire::encode_key_version(w, {kv.key, kv.version.hlc, kv.version.node, kv.tombstone});
-        control_.send(wire::Type::Keys, out, &m.addr);
+        control_.send(wire::Type::Keys, out, &peer);
     }
 }
 
@@ -202,11 +205,12 @@ void AntiEntropy::on_keys(Member& m, std::string_view payload) {
     }
     for (const auto& kv : mine)
         if (!seen.count(kv.key) && (replicate || kv.tombstone)) repair.push_back(kv.key);
-    if (!repair.empty()) repairs_.queue(m.addr, cache->name(), std::move(repair));
+    const Peer peer = m.peer();
+    if (!repair.empty()) repairs_.queue(peer, cache->name(), std::move(repair));
     for (size_t i = 0; i < pull.size(); i += kMaxPullKeys) {
         std::vector<std::string_view> chunk(pull.begin() + static_cast<ptrdiff_t>(i),
                                             pull.begin() + static_cast<ptrdiff_t>(std::min(pull.size(), i + kMaxPullKeys)));
-        control_.send(wire::Type::Pull, wire::encode_pull(cache->name(), chunk), &m.addr);
+        control_.send(wire::Type::Pull, wire::encode_pull(cache->name(), chunk), &peer);
         counters_.add(ClusterMetric::ae_keys_pulled, chunk.size());
     }
 }
@@ -220,7 +224,7 @@ void AntiEntropy::on_pull(Member& m, std::string_view payload) {
     }
     Replica* cache = host_.find_cache(p.cache, false);
     if (!cache) return;
-    repairs_.queue(m.addr, cache->name(), std::vector<std::string>(p.keys.begin(), p.keys.end()));
+    repairs_.queue(m.peer(), cache->name(), std::vector<std::string>(p.keys.begin(), p.keys.end()));
 }
 
 }  // namespace mccache::cluster

@@ -32,7 +32,7 @@ public:
         : host_(host), control_(control), repairs_(repairs), members_(members), counters_(counters) {}
 
     // A round with every member (to == nullptr) or one.
-    void round(const transport::Address* to);
+    void round(const Peer* to);
     // The rounds that are due with single members.
     void tick(int64_t now);
 

@@ -37,6 +37,7 @@ Cluster::Cluster(Host& host)
       control_(host, udp_, counters_),
       stream_(host, udp_, counters_),
       reassembly_(host.settings(), counters_),
+      handshake_(host, control_, stream_, counters_),
       members_(host, reassembly_, counters_),
       stream_in_(host, control_, members_, counters_),
       applier_(host, counters_),
@@ -68,6 +69,7 @@ Status Cluster::start(uv_loop_t* loop) {
     }
     packet_mtu_ = st.packet_mtu ? st.packet_mtu : udp_.interface_payload();
     control_.start(cluster_id_, incarnation_, packet_mtu_, sealer_.get());
+    handshake_.start(incarnation_, started_ms_);
     ks = stream_.start(cluster_id_, incarnation_, packet_mtu_, seal, accept);
     if (!ks.ok()) return ks;
     if (!udp_.enabled()) return Status::Ok();
@@ -161,6 +163,7 @@ void Cluster::tick() {
     send_heartbeat();
     const int64_t t = host_.now_ms();
     members_.tick(t);
+    handshake_.tick(t);
     antientropy_.tick(t);
     queries_.tick(t);
 }
@@ -211,7 +214,11 @@ bool Cluster::open(const unsigned char* data, size_t len, const transport::Addre
     }
     if (e == wire::Error::None && (h->flags & wire::kFlagSealed)) {
         if (h->cluster != cluster_id_) return reject(ClusterMetric::rejected_wrong_cluster, "wrong cluster", from), false;
-        switch (sealer_->open(data, len, *h, opened)) {
+        // A unicast datagram was sealed for one member: it opens only if
+        // that is us, in this life.
+        const std::string aad = (h->flags & wire::kFlagUnicast) ? wire::destination_aad(host_.node_id(), incarnation_)
+                                                                 : std::string();
+        switch (sealer_->open(data, len, *h, opened, aad)) {
             case crypto::Sealer::Open::Ok: *payload = *opened; return true;
             case crypto::Sealer::Open::Malformed: return reject(ClusterMetric::rejected_malformed, "malformed", from), false;
             default: return reject(ClusterMetric::rejected_auth_failed, "authentication failed", from), false;
@@ -245,26 +252,61 @@ void Cluster::on_datagram(const unsigned char* data, size_t len, const transport
         return;
     }
     const bool sequenced = h.flags & wire::kFlagSequenced;
-    if (h.seq == 0 || h.sender == 0 || h.incarnation == 0 || (sequenced && h.type != wire::Type::Data))
+    if (h.seq == 0 || h.sender == 0 || h.incarnation == 0 || (sequenced && h.type != wire::Type::Data) ||
+        ((h.type == wire::Type::Challenge || h.type == wire::Type::Response) &&
+         (!(h.flags & wire::kFlagUnicast) || h.frag_count != 1)))
         return reject(ClusterMetric::rejected_malformed, "malformed header", from);
-    Membership::Contact contact;
-    Member* m = members_.admit(h, from, &contact);
-    if (!m) return;
-    // A new member, or one with a new life: converge with it at once (this
-    // is also how a joining member receives the state).
-    if (contact != Membership::Contact::Known) antientropy_.round(&m->addr);
-    // Nothing about the member changes (liveness, address, state) until the
-    // datagram has passed these checks: a replay must not revive a member
-    // or divert replies.
-    if (m->state == MemberState::Left && m->incarnation == h.incarnation)
-        return reject(ClusterMetric::rejected_replayed, "from a member that left", from);  // goodbye is final
+    Member* m = members_.live(h.sender, h.incarnation);
+    const bool validated = m && m->addr == from;
+    if (!validated) handshake_.received(from, len);
+    if (h.type == wire::Type::Challenge) {
+        handshake_.answer(h, payload, from, validated);
+        // A challenge from a sender we do not know yet: ask it in turn, so
+        // both sides are admitted within one round trip.
+        if (!validated) handshake_.challenge(h, from);
+        return;
+    }
+    if (h.type == wire::Type::Response) {
+        Handshake::Admitted a;
+        if (!handshake_.accept(h, payload, from, &a)) return;
+        Membership::Contact contact;
+        Member* admitted = members_.admit(a, &contact);
+        // A new member, a new life or one back: converge with it at once
+        // (this is also how a joining member receives the state).
+        if (admitted && contact != Membership::Contact::Known) {
+            const Peer to = admitted->peer();
+            antientropy_.round(&to);
+        }
+        return;
+    }
+    if (!m) {
+        if (Member* known = members_.find(h.sender); known && h.incarnation < known->incarnation)
+            return reject(ClusterMetric::rejected_replayed, "old incarnation", from);  // an earlier life: replayed
+        // Nobody this node holds live state for (new, forgotten, restarted,
+        // departed, or anyone after this node restarted): nothing it sent
+        // counts until it proves it is alive now.
+        handshake_.challenge(h, from);
+        return;
+    }
+    if (!validated) {
+        // A member's datagram from another address: a replay, a forgery, or
+        // the member moved. Its address changes only once that address
+        // answers; until then nothing from it counts.
+        handshake_.challenge(h, from);
+        return;
+    }
+    // Nothing about the member changes (liveness, state) until the datagram
+    // has passed these checks: a replay must not revive a member.
     ReplayWindow& window = m->window[(h.flags & wire::kFlagUnicast) ? 1 : 0];
     if (!sequenced && window.check(h.seq, false)) return reject(ClusterMetric::rejected_replayed, "replayed", from);
     if (sequenced && m->stream.has(h.seq)) {
         counters_.add(ClusterMetric::duplicates);  // a resent or replayed stream message: nothing new
         return;
     }
-    if (members_.touch(*m, h, from)) antientropy_.round(&m->addr);  // recovered: resynchronise at once
+    if (members_.touch(*m)) {  // recovered: resynchronise at once
+        const Peer to = m->peer();
+        antientropy_.round(&to);
+    }
     std::string whole;
     if (h.frag_count > 1) {
         counters_.add(ClusterMetric::fragments_received);
@@ -308,7 +350,8 @@ void Cluster::dispatch(Member& m, const wire::Header& h, std::string_view payloa
             stream_.resend(ranges, m.addr, &gone);
             if (gone.size() > 256) gone.resize(256);  // the rest is asked again
             if (!gone.empty()) {
-                control_.send(wire::Type::Gone, wire::encode_ranges(gone), &m.addr);
+                const Peer to = m.peer();
+                control_.send(wire::Type::Gone, wire::encode_ranges(gone), &to);
                 counters_.add(ClusterMetric::gone_sent);
             }
             break;
@@ -329,6 +372,8 @@ void Cluster::dispatch(Member& m, const wire::Header& h, std::string_view payloa
         case wire::Type::Pull: antientropy_.on_pull(m, payload); break;
         case wire::Type::Query: queries_.on_query(m, payload); break;
         case wire::Type::QueryReply: queries_.on_reply(m, payload); break;
+        case wire::Type::Challenge:
+        case wire::Type::Response: break;  // handled before a member is looked up
     }
 }
 

@@ -6,6 +6,7 @@
 //                 direct sends, the retransmit buffer)
 //   control.h     unsequenced messages, to all or to one
 //   framing.h     fragmenting and sealing, for both
+//   handshake.h   freshness: a round trip admits a sender; address budgets
 //   membership.h  who the members are, liveness, replay windows
 //   stream_in.h   the incoming streams: gaps, NACKs, giving up
 //   reassembly.h  partial messages under a budget
@@ -28,6 +29,7 @@
 #include "cluster/antientropy.h"
 #include "cluster/apply.h"
 #include "cluster/control.h"
+#include "cluster/handshake.h"
 #include "cluster/host.h"
 #include "cluster/membership.h"
 #include "cluster/queries.h"
@@ -67,6 +69,7 @@ public:
     std::string members_json() const;
     size_t alive_members() const { return members_.alive(); }
     void set_faults(int drop, int drop_recv) { udp_.set_faults(drop, drop_recv); }
+    void set_tap(transport::Udp::Tap tap) { udp_.set_tap(std::move(tap)); }
 
     // Tests and fuzzing only (loop thread): one datagram into the receive
     // path as if it had arrived from `from`.
@@ -102,6 +105,7 @@ private:
     Control control_;
     Stream stream_;
     Reassembler reassembly_;
+    Handshake handshake_;
     Membership members_;
     StreamIn stream_in_;
     Applier applier_;

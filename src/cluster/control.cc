@@ -13,7 +13,7 @@ void Control::start(uint64_t cluster_id, uint64_t incarnation, size_t packet_mtu
     sealer_ = sealer;
 }
 
-void Control::send(wire::Type type, std::string_view payload, const transport::Address* to) {
+void Control::send(wire::Type type, std::string_view payload, const Peer* to) {
     wire::Header h;
     h.type = type;
     h.flags = to ? wire::kFlagUnicast : 0;
@@ -26,16 +26,17 @@ void Control::send(wire::Type type, std::string_view payload, const transport::A
         return;
     }
     h.seq = to ? ++next_to_one_ : ++next_to_all_;
-    FrameError e = frame(h, payload, cap_, *sealer_, [&](std::string&& dgram, const wire::Header&, std::string_view) {
-        if (to) udp_.send_to(*to, dgram);
+    const std::string aad = to ? wire::destination_aad(to->id, to->incarnation) : std::string();
+    FrameError e = frame(h, payload, cap_, *sealer_, aad, [&](std::string&& dgram, const wire::Header&, std::string_view) {
+        if (to) udp_.send_to(to->addr, dgram);
         else udp_.send_all(dgram);
         if (frags > 1) counters_.add(ClusterMetric::fragments_sent);
     });
     if (e == FrameError::SealFailed) host_.log().log(MCCACHE_LOG_ERROR, "cannot seal a datagram; message dropped");
 }
 
-void Control::send_records(wire::Type type, const std::vector<wire::Record>& records, uint8_t flags,
-                           const transport::Address& to, std::vector<std::string>* large) {
+void Control::send_records(wire::Type type, const std::vector<wire::Record>& records, uint8_t flags, const Peer& to,
+                           std::vector<std::string>* large) {
     pack_records(records, cap_, flags, [&](std::string_view payload, bool is_large) {
         if (is_large) large->emplace_back(payload);
         else send(type, payload, &to);

@@ -1,7 +1,10 @@
-// Unsequenced messages (heartbeats, NACKs, digests, repairs, queries), to
-// every member or to one. Each is numbered in one of the sender's two
-// unsequenced counters (to all, or to one member), which receivers' replay
-// windows track and which make the sealing nonces unique. Loop thread only.
+// Unsequenced messages (heartbeats, NACKs, digests, repairs, queries, the
+// freshness handshake), to every member or to one. Each is numbered in one of
+// the sender's two unsequenced counters (to all, or to one member), which
+// receivers' replay windows track and which make the sealing nonces unique.
+// A message to one member is sealed for that member alone: its id and
+// incarnation are authenticated with it, so it opens nowhere else. Loop
+// thread only.
 #pragma once
 
 #include <cstdint>
@@ -16,6 +19,14 @@
 
 namespace mccache::cluster {
 
+// Where a unicast message goes: an address, and the member (id and
+// incarnation) it is for.
+struct Peer {
+    transport::Address addr;
+    uint64_t id = 0;
+    uint64_t incarnation = 0;
+};
+
 class Control {
 public:
     Control(Host& host, transport::Udp& udp, metrics::Counters<metrics::ClusterMetric>& counters)
@@ -23,15 +34,20 @@ public:
 
     void start(uint64_t cluster_id, uint64_t incarnation, size_t packet_mtu, crypto::Sealer* sealer);
 
-    // To every member (to == nullptr) or to one address.
-    void send(wire::Type type, std::string_view payload, const transport::Address* to);
+    // To every member (to == nullptr) or to one.
+    void send(wire::Type type, std::string_view payload, const Peer* to);
     // Records, packed into as few messages as fit (Repair, by unicast).
     // Records too large for one datagram go to `large` instead, encoded
     // with the given record flags, for the caller to send on the stream.
-    void send_records(wire::Type type, const std::vector<wire::Record>& records, uint8_t flags,
-                      const transport::Address& to, std::vector<std::string>* large);
+    void send_records(wire::Type type, const std::vector<wire::Record>& records, uint8_t flags, const Peer& to,
+                      std::vector<std::string>* large);
 
     size_t capacity() const { return cap_; }
+    // The largest datagram a message of `payload` bytes becomes, unfragmented.
+    static size_t datagram_size(size_t payload) { return wire::kHeaderSize + payload + wire::kTagSize; }
+    // The counters as they stand: every number up to these has been used.
+    uint64_t to_all_seq() const { return next_to_all_; }
+    uint64_t to_one_seq() const { return next_to_one_; }
 
 private:
     Host& host_;

@@ -26,10 +26,12 @@ enum class FrameError { None, TooManyFragments, SealFailed };
 // Frames `payload` under `h` (type, flags, ids and seq set by the caller)
 // and calls emit(datagram, header, slice) once per fragment, in order.
 // `slice` is the fragment's plaintext, which a caller keeping frames for
-// retransmission stores unsealed. Stops at the first fragment that cannot
-// be sealed.
+// retransmission stores unsealed. `aad` is authenticated with every sealed
+// fragment but not sent (a unicast message's destination). Stops at the
+// first fragment that cannot be sealed.
 template <typename Emit>
-FrameError frame(wire::Header h, std::string_view payload, size_t cap, crypto::Sealer& sealer, Emit&& emit) {
+FrameError frame(wire::Header h, std::string_view payload, size_t cap, crypto::Sealer& sealer, std::string_view aad,
+                 Emit&& emit) {
     const size_t frags = fragment_count(payload.size(), cap);
     if (frags > wire::kMaxFragments) return FrameError::TooManyFragments;
     const bool sealing = sealer.sealing();
@@ -38,7 +40,7 @@ FrameError frame(wire::Header h, std::string_view payload, size_t cap, crypto::S
         h.frag_index = static_cast<uint16_t>(i);
         const size_t at = std::min(payload.size(), i * cap);
         std::string_view slice = payload.substr(at, std::min(cap, payload.size() - at));
-        std::string dgram = sealing ? sealer.seal(h, slice) : wire::encode_plain(h, slice);
+        std::string dgram = sealing ? sealer.seal(h, slice, aad) : wire::encode_plain(h, slice);
         if (dgram.empty()) return FrameError::SealFailed;
         emit(std::move(dgram), h, slice);
     }

@@ -34,49 +34,93 @@ bool ReplayWindow::check(uint64_t seq, bool mark) {
     return false;
 }
 
-Member* Membership::admit(const wire::Header& h, const transport::Address& from, Contact* contact) {
-    constexpr size_t kMaxMembers = 1024;  // what unknown senders can make us hold
+void ReplayWindow::start_at(uint64_t top) {
+    top_ = top;
+    std::fill(std::begin(seen_), std::end(seen_), ~uint64_t{0});
+}
+
+namespace {
+void start_stream(Member& m, const wire::Response& at) {
+    m.stream = PeerStream{};
+    m.stream.started = true;
+    m.stream.hw = m.stream.max_seen = at.last_seq;
+    m.window[0].start_at(at.to_all_seq);
+    m.window[1].start_at(at.to_one_seq);
+}
+}  // namespace
+
+Member* Membership::admit(const Handshake::Admitted& a, Contact* contact) {
+    constexpr size_t kMaxMembers = 1024;
     const int64_t t = host_.now_ms();
     *contact = Contact::Known;
-    auto it = members_.find(h.sender);
+    auto it = members_.find(a.id);
     if (it == members_.end()) {
-        if (h.type == wire::Type::Goodbye) return nullptr;
         if (members_.size() >= kMaxMembers) {
-            counters_.add(ClusterMetric::rejected_malformed);
-            return nullptr;
+            // Room is made only from members that are down or gone.
+            auto victim = members_.end();
+            for (auto i = members_.begin(); i != members_.end(); ++i)
+                if (i->second.state != MemberState::Alive &&
+                    (victim == members_.end() || i->second.last_seen_ms < victim->second.last_seen_ms))
+                    victim = i;
+            if (victim == members_.end()) {
+                counters_.add(ClusterMetric::rejected_oversize);
+                return nullptr;
+            }
+            reassembly_.drop(victim->second.partials);
+            members_.erase(victim);
         }
         Member m;
-        m.id = h.sender;
-        m.incarnation = h.incarnation;
-        m.addr = from;
+        m.id = a.id;
+        m.incarnation = a.incarnation;
+        m.addr = a.addr;
         m.last_seen_ms = m.joined_ms = t;
-        it = members_.emplace(h.sender, std::move(m)).first;
+        start_stream(m, a.position);
+        it = members_.emplace(a.id, std::move(m)).first;
         report(it->second, MCCACHE_MEMBER_JOINED);
         *contact = Contact::New;
-    } else if (h.incarnation < it->second.incarnation) {
-        // An earlier life of this member: replayed traffic.
-        counters_.add(ClusterMetric::rejected_replayed);
+        return &it->second;
+    }
+    Member& m = it->second;
+    if (a.incarnation < m.incarnation) {
+        counters_.add(ClusterMetric::rejected_replayed);  // an earlier life answering: two processes, one id
         return nullptr;
-    } else if (h.incarnation != it->second.incarnation) {
-        // Restarted: a new stream from sequence 1.
-        Member& m = it->second;
+    }
+    if (a.incarnation > m.incarnation) {
+        // Restarted: a new stream, from where it said it stands.
         reassembly_.drop(m.partials);
         Member fresh;
-        fresh.id = h.sender;
-        fresh.incarnation = h.incarnation;
-        fresh.addr = from;
+        fresh.id = a.id;
+        fresh.incarnation = a.incarnation;
+        fresh.addr = a.addr;
         fresh.last_seen_ms = fresh.joined_ms = t;
+        start_stream(fresh, a.position);
         m = std::move(fresh);
         report(m, MCCACHE_MEMBER_RESTARTED);
         *contact = Contact::Restarted;
+        return &m;
     }
+    // The same life: a new address, or back after a goodbye (one forged in
+    // the clear, or a replay of it) or a silence. Its stream goes on.
+    m.addr = a.addr;
+    m.last_seen_ms = t;
+    if (m.state != MemberState::Alive) {
+        m.state = MemberState::Alive;
+        report(m, MCCACHE_MEMBER_RECOVERED);
+        *contact = Contact::Recovered;
+    }
+    return &m;
+}
+
+Member* Membership::live(uint64_t id, uint64_t incarnation) {
+    auto it = members_.find(id);
+    if (it == members_.end() || it->second.incarnation != incarnation || it->second.state == MemberState::Left)
+        return nullptr;
     return &it->second;
 }
 
-bool Membership::touch(Member& m, const wire::Header& h, const transport::Address& from) {
-    m.addr = from;
+bool Membership::touch(Member& m) {
     m.last_seen_ms = host_.now_ms();
-    if (m.state == MemberState::Alive || h.type == wire::Type::Goodbye) return false;
+    if (m.state != MemberState::Down) return false;
     m.state = MemberState::Alive;
     report(m, MCCACHE_MEMBER_RECOVERED);
     return true;
@@ -100,7 +144,7 @@ void Membership::tick(int64_t t) {
     counters_.set(ClusterMetric::members_alive, alive());
     // Forget members long gone, so that the member table (bounded) is not
     // filled for good by senders that come and go (or are forged).
-    const int64_t forget_after = std::max<int64_t>(60000, 10 * st.member_timeout_ms);
+    const int64_t forget_after = std::max<int64_t>(st.member_forget_ms, 10 * st.member_timeout_ms);
     for (auto it = members_.begin(); it != members_.end();) {
         Member& m = it->second;
         if (m.state != MemberState::Alive && t - m.last_seen_ms > forget_after) {

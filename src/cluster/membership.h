@@ -9,6 +9,8 @@
 #include <map>
 #include <string>
 
+#include "cluster/control.h"
+#include "cluster/handshake.h"
 #include "cluster/host.h"
 #include "cluster/reassembly.h"
 #include "cluster/stream_in.h"
@@ -26,6 +28,9 @@ class ReplayWindow {
 public:
     // Whether `seq` was seen (or is too old to tell); with `mark`, records it.
     bool check(uint64_t seq, bool mark);
+    // Everything up to `top` counts as seen (what the sender had used when
+    // it was admitted).
+    void start_at(uint64_t top);
 
 private:
     static constexpr uint64_t kBits = 1024;
@@ -49,6 +54,8 @@ struct Member {
     // [0] to all, [1] to one: separate, because the two arrive on different
     // sockets with different backlogs. (The stream deduplicates itself.)
     ReplayWindow window[2];
+
+    Peer peer() const { return Peer{addr, id, incarnation}; }
 };
 
 class Membership {
@@ -56,18 +63,21 @@ public:
     Membership(Host& host, Reassembler& reassembly, metrics::Counters<metrics::ClusterMetric>& counters)
         : host_(host), reassembly_(reassembly), counters_(counters) {}
 
-    // How a datagram's sender was found.
-    enum class Contact { Known, New, Restarted };
-    // The sender's entry: created for a new sender, reset for a new
-    // incarnation; nullptr (counted) for an earlier incarnation, a goodbye
-    // from a stranger, or a full table. Nothing about a known member changes
-    // here: touch() marks it live once the datagram has passed the replay
-    // and duplicate checks.
-    Member* admit(const wire::Header& h, const transport::Address& from, Contact* contact);
-    // The member was heard from: its address and liveness. True if it had
+    // A sender the handshake admitted, alive at its address now. A new one
+    // is created (its stream and counters starting where it said they
+    // stand); a new incarnation replaces the old; the same incarnation moves
+    // to the validated address and, if it had said goodbye or gone down,
+    // is alive again. nullptr (counted) when the table is full of live
+    // members, or for an incarnation older than the one held.
+    enum class Contact { Known, New, Restarted, Recovered };
+    Member* admit(const Handshake::Admitted& a, Contact* contact);
+    // The member was heard from at its validated address. True if it had
     // been down and is now alive again.
-    bool touch(Member& m, const wire::Header& h, const transport::Address& from);
+    bool touch(Member& m);
     void goodbye(Member& m);
+    // The member's live state, or nullptr: held for this id and incarnation
+    // and not departed. What fails this must go through the handshake.
+    Member* live(uint64_t id, uint64_t incarnation);
 
     // Failure detection (every heartbeat interval): members silent for
     // member_timeout go down; those down or gone for long are forgotten.

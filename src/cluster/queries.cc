@@ -44,7 +44,8 @@ void Queries::on_query(Member& m, std::string_view payload) {
     std::string body = host_.query_answer(q.kind, q.cache);
     wire::Query reply = q;
     reply.body = body;
-    control_.send(wire::Type::QueryReply, wire::encode_query(reply), &m.addr);
+    const Peer to = m.peer();
+    control_.send(wire::Type::QueryReply, wire::encode_query(reply), &to);
 }
 
 void Queries::on_reply(Member& m, std::string_view payload) {
@@ -84,7 +85,8 @@ void Queries::tick(int64_t t) {
             // may be the one that was lost); `answered` keeps one per member.
             members_.for_each([&](Member& m) {
                 if (m.state == MemberState::Alive && !q.answered.count(m.id)) {
-                    control_.send(wire::Type::Query, q.request, &m.addr);
+                    const Peer to = m.peer();
+                    control_.send(wire::Type::Query, q.request, &to);
                     counters_.add(ClusterMetric::queries_resent);
                 }
             });

@@ -17,7 +17,8 @@ constexpr size_t kMaxPending = 4u << 20;  // keys a peer can make us hold for it
 
 // (destination, cache, key) as one string; the address by its family's
 // fields only (no padding bytes).
-std::string repair_id(const transport::Address& to, std::string_view cache, std::string_view key) {
+std::string repair_id(const Peer& peer, std::string_view cache, std::string_view key) {
+    const transport::Address& to = peer.addr;
     std::string id;
     if (to.ss.ss_family == AF_INET6) {
         auto* a = reinterpret_cast<const sockaddr_in6*>(&to.ss);
@@ -51,7 +52,7 @@ void Repairs::stop() {
     pending_.clear();
 }
 
-void Repairs::queue(const transport::Address& to, const std::string& cache, std::vector<std::string> keys) {
+void Repairs::queue(const Peer& to, const std::string& cache, std::vector<std::string> keys) {
     if (pending_.size() + keys.size() > kMaxPending) {
         counters_.add(ClusterMetric::rejected_oversize);
         return;
@@ -66,9 +67,9 @@ void Repairs::queue(const transport::Address& to, const std::string& cache, std:
         uv_timer_start(&timer_, &Repairs::on_timer, 0, 0);
 }
 
-void Repairs::send_now(const transport::Address& to, const wire::Record& record) { send(to, {record}); }
+void Repairs::send_now(const Peer& to, const wire::Record& record) { send(to, {record}); }
 
-void Repairs::send(const transport::Address& to, const std::vector<wire::Record>& records) {
+void Repairs::send(const Peer& to, const std::vector<wire::Record>& records) {
     std::vector<std::string> large;
     control_.send_records(wire::Type::Repair, records, wire::kRecordRepair, to, &large);
     // A repair too large for one datagram goes on the reliable stream, to

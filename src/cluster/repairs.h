@@ -29,13 +29,13 @@ public:
 
     // Queues the current entries of `keys` for `to` (sent as they are when
     // their turn comes). A key already waiting for `to` is not queued again.
-    void queue(const transport::Address& to, const std::string& cache, std::vector<std::string> keys);
+    void queue(const Peer& to, const std::string& cache, std::vector<std::string> keys);
     // A record sent now (the clear floor of a cache).
-    void send_now(const transport::Address& to, const wire::Record& record);
+    void send_now(const Peer& to, const wire::Record& record);
 
 private:
     void pump();
-    void send(const transport::Address& to, const std::vector<wire::Record>& records);
+    void send(const Peer& to, const std::vector<wire::Record>& records);
     static void on_timer(uv_timer_t* t);
 
     Host& host_;
@@ -47,7 +47,7 @@ private:
     bool timer_open_ = false;
 
     struct Job {
-        transport::Address to;
+        Peer to;
         std::string cache;
         std::vector<std::string> keys;
         size_t next = 0;

@@ -203,7 +203,7 @@ bool Stream::send_locked(std::string_view payload, bool direct) {
     const bool fragmented = fragment_count(payload.size(), cap_) > 1;
     bool all = true;
     Sent sent{h.seq, {}, 0};
-    FrameError e = frame(h, payload, cap_, *sealer_,
+    FrameError e = frame(h, payload, cap_, *sealer_, {},
                          [&](std::string&& dgram, const wire::Header& fh, std::string_view slice) {
                              if (!direct) {
                                  udp_.send_all(dgram);

@@ -161,7 +161,8 @@ void StreamIn::run() {
             ++it;
         }
         if (!ranges.empty()) {
-            control_.send(wire::Type::Nack, wire::encode_ranges(ranges), &m.addr);
+            const Peer to = m.peer();
+            control_.send(wire::Type::Nack, wire::encode_ranges(ranges), &to);
             counters_.add(ClusterMetric::nacks_sent);
         }
         s.nack_tries++;

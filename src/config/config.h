@@ -49,7 +49,7 @@ struct NodeSettings {
     uint64_t event_queue_max = 0;
     uint16_t listen_port = 0;
     std::string transport_mode;  // "multicast", "unicast" or "none" (auto resolved)
-    int64_t heartbeat_ms = 0, member_timeout_ms = 0, nack_delay_ms = 0, reassembly_timeout_ms = 0;
+    int64_t heartbeat_ms = 0, member_timeout_ms = 0, member_forget_ms = 0, nack_delay_ms = 0, reassembly_timeout_ms = 0;
     uint64_t retransmit_buffer = 0, reassembly_buffer = 0, send_queue_max = 0;
     uint64_t socket_buffer = 0;  // SO_RCVBUF/SO_SNDBUF asked per socket
     int fault_drop = 0, fault_drop_recv = 0, fault_duplicate = 0, fault_delay = 0;

@@ -2,6 +2,7 @@
 // error changes nothing.
 #include <ini.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <cstdio>
@@ -17,6 +18,8 @@ namespace {
 // inih copies section names into a fixed buffer of this size and silently
 // truncates longer ones; we refuse them instead of opening the wrong cache.
 constexpr size_t kInihMaxSection = 50;
+// A configuration is a few kilobytes; anything this large is a mistake.
+constexpr size_t kMaxFileBytes = 1 << 20;
 
 struct Parse {
     const std::string* path;
@@ -24,6 +27,7 @@ struct Parse {
     int lineno = 0;                  // of the line inih is processing
     std::vector<std::string> lines;  // raw, to quote in syntax errors
     int read_errno = 0;
+    size_t bytes = 0;                // read so far
     bool stopped = false;            // the reader ended the parse early
 
     Status first;
@@ -65,29 +69,42 @@ bool long_section(std::string_view line) {
 }
 
 // fgets-style reader that sees whole lines, so we know each line's number and
-// text, and can refuse lines inih would split at its buffer size.
+// text, and can refuse lines inih would split at its buffer size. It never
+// reads more than one buffer's worth past a line start, nor more than
+// kMaxFileBytes in all: an endless file (/dev/zero, a FIFO that never ends a
+// line) is an error, not a hang.
 char* read_line(char* str, int num, void* stream) {
     Parse* p = static_cast<Parse*>(stream);
     if (p->stopped) return nullptr;
-    char* buf = nullptr;
-    size_t cap = 0;
+    const size_t max_line = static_cast<size_t>(num) - 1;  // inih's buffer, less the NUL
+    std::string buf;
+    int c = 0;
     errno = 0;
-    ssize_t n = getline(&buf, &cap, p->file);
-    std::unique_ptr<char, decltype(&free)> owned(buf, &free);
-    if (n < 0) {
-        if (ferror(p->file)) p->read_errno = errno ? errno : EIO;
+    while (buf.size() <= max_line && (c = std::getc(p->file)) != EOF) {
+        buf.push_back(static_cast<char>(c));
+        if (c == '\n') break;
+    }
+    if (buf.empty()) {
+        if (std::ferror(p->file)) p->read_errno = errno ? errno : EIO;
         p->stopped = true;
         return nullptr;
     }
     ++p->lineno;
-    std::string_view line(buf, static_cast<size_t>(n));
-    p->lines.emplace_back(strip_eol(line));
+    p->bytes += buf.size();
+    std::string_view line(buf);
+    p->lines.emplace_back(strip_eol(line.substr(0, std::min<size_t>(line.size(), 200))));
+    if (p->bytes > kMaxFileBytes) {
+        p->fail(p->lineno, "config file " + *p->path + " is larger than " + std::to_string(kMaxFileBytes) +
+                               " bytes (stopped at line " + std::to_string(p->lineno) + ")");
+        p->stopped = true;
+        return nullptr;
+    }
     if (line.find('\0') != std::string_view::npos) {
         p->fail(p->lineno, "NUL byte at " + *p->path + ":" + std::to_string(p->lineno));
         p->stopped = true;
         return nullptr;
     }
-    if (static_cast<size_t>(n) + 1 > static_cast<size_t>(num)) {
+    if (line.size() > max_line) {
         p->fail(p->lineno, "line too long at " + *p->path + ":" + std::to_string(p->lineno) +
                                ": the INI reader takes at most " + std::to_string(num - 3) +
                                " bytes per line (split peers over several lines)");
@@ -99,7 +116,8 @@ char* read_line(char* str, int num, void* stream) {
                                " bytes " + p->at(p->lineno) +
                                "; set this cache with mccache_config_set(\"NAME.key\")");
     }
-    std::memcpy(str, buf, static_cast<size_t>(n) + 1);
+    std::memcpy(str, buf.data(), buf.size());
+    str[buf.size()] = '\0';
     return str;
 }
 

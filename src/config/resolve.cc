@@ -109,6 +109,7 @@ Status Config::resolve(NodeSettings* out) const {
         return Error(MCCACHE_ECONFIG, "transport: unicast needs peers (host:port,...); none are set");
     n.heartbeat_ms = static_cast<int64_t>(get("heartbeat_interval").num);
     n.member_timeout_ms = static_cast<int64_t>(get("member_timeout").num);
+    n.member_forget_ms = static_cast<int64_t>(get("member_forget").num);
     n.nack_delay_ms = static_cast<int64_t>(get("nack_delay").num);
     n.reassembly_timeout_ms = static_cast<int64_t>(get("reassembly_timeout").num);
     n.retransmit_buffer = get("retransmit_buffer").num;

@@ -97,6 +97,9 @@ const Setting kSettings[] = {
     {"member_timeout", Type::Duration, Scope::Node, "3s", 50 * kMs, 1 * kHour, {},
      "A member silent this long is declared down; one that comes back is resynchronised "
      "by anti-entropy at once."},
+    {"member_forget", Type::Duration, Scope::Node, "1m", 1 * kSec, 1 * kDay, {},
+     "A member down or gone this long is forgotten (and at least 10 x member_timeout). A forgotten "
+     "member is heard again only once it answers a challenge, like a new one."},
     {"nack_delay", Type::Duration, Scope::Node, "5ms", 1 * kMs, 10 * kSec, {},
      "How long a receiver waits for a missing message before asking for it again."},
     {"retransmit_buffer", Type::Size, Scope::Node, "16MiB", 64 * kKiB, 4096 * kMiB, {},
@@ -238,6 +241,32 @@ std::string suggest(std::string_view unknown, bool cache_section) {
     return found;
 }
 
+namespace {
+
+// The code point at s[*i] (advancing *i), or -1 for a byte sequence that is
+// not well-formed UTF-8 (overlong, surrogate, beyond U+10FFFF, truncated).
+int32_t next_code_point(std::string_view s, size_t* i) {
+    const auto b = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
+    const unsigned char c = b(*i);
+    size_t len;
+    int32_t cp, min;
+    if (c < 0x80) return ++*i, c;
+    if ((c & 0xE0) == 0xC0) len = 2, cp = c & 0x1F, min = 0x80;
+    else if ((c & 0xF0) == 0xE0) len = 3, cp = c & 0x0F, min = 0x800;
+    else if ((c & 0xF8) == 0xF0) len = 4, cp = c & 0x07, min = 0x10000;
+    else return -1;
+    if (*i + len > s.size()) return -1;
+    for (size_t k = 1; k < len; ++k) {
+        if ((b(*i + k) & 0xC0) != 0x80) return -1;
+        cp = cp << 6 | (b(*i + k) & 0x3F);
+    }
+    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return -1;
+    *i += len;
+    return cp;
+}
+
+}  // namespace
+
 bool valid_cache_name(std::string_view name, std::string* why) {
     if (name.empty() || name.size() > kMaxCacheName) {
         *why = "a cache name must be 1 to " + std::to_string(kMaxCacheName) + " bytes";
@@ -247,9 +276,19 @@ bool valid_cache_name(std::string_view name, std::string* why) {
         *why = "a cache name must not contain '.'";
         return false;
     }
-    if (name.find('\0') != std::string_view::npos) {
-        *why = "a cache name must not contain a NUL byte";
-        return false;
+    // Names reach JSON (metrics, checksums) and log lines, from the API and
+    // from the network: they must be text, and text that cannot forge a line.
+    for (size_t i = 0; i < name.size();) {
+        const size_t at = i;
+        const int32_t cp = next_code_point(name, &i);
+        if (cp < 0) {
+            *why = "a cache name must be valid UTF-8 (byte " + std::to_string(at) + " is not)";
+            return false;
+        }
+        if (cp < 0x20 || cp == 0x7F || (cp >= 0x80 && cp <= 0x9F)) {
+            *why = "a cache name must not contain control characters (byte " + std::to_string(at) + ")";
+            return false;
+        }
     }
     return true;
 }

@@ -71,7 +71,9 @@ std::string env_name(const Setting& s);
 // `cache_section` limits the candidates to what a [NAME] section accepts.
 std::string suggest(std::string_view unknown, bool cache_section);
 
-// 1 to kMaxCacheName bytes, no '.', no NUL. On failure `why` says what is wrong.
+// 1 to kMaxCacheName bytes of well-formed UTF-8, with no '.' and no control
+// character (C0, DEL, C1; so no NUL and no newline). On failure `why` says
+// what is wrong.
 bool valid_cache_name(std::string_view name, std::string* why);
 
 // "cache_ttl" for the all-caches default, "NAME.cache_ttl" for one cache.

@@ -127,6 +127,12 @@ struct Def {
     X(replication_lag_sum_ms, "replication_lag_sum_ms", Counter, "ms", "Sum of the measured lags (write time to applied here).") \
     X(replication_lag_avg_ms, "replication_lag_avg_ms", Gauge, "ms", "replication_lag_sum_ms / replication_lag_samples.") \
     X(replication_lag_max_ms, "replication_lag_max_ms", Gauge, "ms", "The largest lag measured.")          \
+    X(handshake_challenges_sent, "handshake.challenges_sent", Counter, "", "Challenges sent to a sender with no live state here, or to a new address of a member.") \
+    X(handshake_responses_sent, "handshake.responses_sent", Counter, "", "Challenges answered.")            \
+    X(handshake_completed, "handshake.completed", Counter, "", "Senders admitted (or addresses validated) by a round trip.") \
+    X(handshake_dropped, "handshake.dropped", Counter, "datagrams", "Datagrams dropped because their sender was not yet admitted there.") \
+    X(handshake_evicted, "handshake.evicted", Counter, "", "Unanswered challenges pushed out of the pending table by newer ones.") \
+    X(handshake_budget_refused, "handshake.budget_refused", Counter, "", "Datagrams not sent to an unvalidated address: over three times what it sent us.") \
     X(rejected_malformed, "rejected.malformed", Counter, "datagrams", "Dropped: did not parse.")          \
     X(rejected_bad_checksum, "rejected.bad_checksum", Counter, "datagrams", "Dropped: CRC32C mismatch.")  \
     X(rejected_wrong_cluster, "rejected.wrong_cluster", Counter, "datagrams", "Dropped: another cluster_name.") \

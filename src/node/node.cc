@@ -307,7 +307,9 @@ void Node::member_changed(const cluster::MemberEvent& e) {
 }
 
 void Node::set_log_callback(mccache_log_cb cb, void* opaque, void (*opaque_free)(void*)) {
-    log_.set_callback(cb, opaque, opaque_free);
+    // The old callback is released on the dispatcher thread, after any line
+    // still queued for it, like every other opaque_free.
+    dispatcher_.post([old = log_.set_callback(cb, opaque, opaque_free)] {});
 }
 
 void Node::set_faults(int drop, int drop_recv) {

@@ -80,6 +80,10 @@ public:
 
     // ---- tests ----
     void set_faults(int drop, int drop_recv);
+    // Every datagram this node sends from now on is also handed to `tap`.
+    void set_send_tap(transport::Udp::Tap tap) {
+        run_on_loop([&] { cluster_->set_tap(std::move(tap)); });
+    }
     // Runs `fn` on the loop thread and waits for it (directly when already there).
     void run_on_loop(const std::function<void()>& fn);
     cluster::Cluster& cluster() { return *cluster_; }

@@ -44,7 +44,7 @@ Status Logger::open(const std::string& path, int level, bool json, uint64_t node
     return Status::Ok();
 }
 
-void Logger::set_callback(mccache_log_cb cb, void* opaque, void (*opaque_free)(void*)) {
+std::shared_ptr<void> Logger::set_callback(mccache_log_cb cb, void* opaque, void (*opaque_free)(void*)) {
     std::shared_ptr<Sink> fresh;
     if (cb) {
         fresh = std::make_shared<Sink>();
@@ -52,7 +52,12 @@ void Logger::set_callback(mccache_log_cb cb, void* opaque, void (*opaque_free)(v
         fresh->opaque = opaque;
         fresh->opaque_free = opaque_free;
     } else if (opaque_free) {
-        opaque_free(opaque);
+        // No callback to keep: a sink of nothing, so that its opaque_free
+        // runs where the caller drops what this returns.
+        fresh = std::make_shared<Sink>();
+        fresh->opaque = opaque;
+        fresh->opaque_free = opaque_free;
+        return fresh;
     }
     std::shared_ptr<Sink> old;
     {
@@ -60,8 +65,56 @@ void Logger::set_callback(mccache_log_cb cb, void* opaque, void (*opaque_free)(v
         old.swap(sink_);
         sink_ = std::move(fresh);
     }
-    // `old` drops here, or on the thread still delivering a line to it.
+    return old;
 }
+
+namespace {
+
+// What a line may carry that came from the network (a cache name, a reason)
+// is shown, never obeyed: control characters and bytes that are not UTF-8
+// become \xNN, so no datagram can end a line early, forge the next one, or
+// make a JSON line invalid.
+std::string escape(std::string_view in) {
+    std::string out;
+    out.reserve(in.size());
+    auto hex = [&](unsigned char c) {
+        static const char digits[] = "0123456789abcdef";
+        out += "\\x";
+        out += digits[c >> 4];
+        out += digits[c & 15];
+    };
+    for (size_t i = 0; i < in.size();) {
+        const unsigned char c = static_cast<unsigned char>(in[i]);
+        if (c < 0x20 || c == 0x7F) {
+            hex(c);
+            ++i;
+            continue;
+        }
+        if (c < 0x80) {
+            out += static_cast<char>(c);
+            ++i;
+            continue;
+        }
+        size_t len = (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
+        bool ok = len && i + len <= in.size() && !(c == 0xC0 || c == 0xC1 || c > 0xF4);
+        for (size_t k = 1; ok && k < len; ++k) ok = (static_cast<unsigned char>(in[i + k]) & 0xC0) == 0x80;
+        if (ok && len == 2 && c == 0xC2 && static_cast<unsigned char>(in[i + 1]) < 0xA0) ok = false;  // C1 controls
+        if (ok && len == 3 && c == 0xE0 && static_cast<unsigned char>(in[i + 1]) < 0xA0) ok = false;  // overlong
+        if (ok && len == 3 && c == 0xED && static_cast<unsigned char>(in[i + 1]) >= 0xA0) ok = false;  // surrogates
+        if (ok && len == 4 && c == 0xF0 && static_cast<unsigned char>(in[i + 1]) < 0x90) ok = false;  // overlong
+        if (ok && len == 4 && c == 0xF4 && static_cast<unsigned char>(in[i + 1]) >= 0x90) ok = false;  // > U+10FFFF
+        if (!ok) {
+            hex(c);
+            ++i;
+            continue;
+        }
+        out.append(in.substr(i, len));
+        i += len;
+    }
+    return out;
+}
+
+}  // namespace
 
 void Logger::log(int level, const char* fmt, ...) {
     va_list ap;
@@ -72,8 +125,10 @@ void Logger::log(int level, const char* fmt, ...) {
 
 void Logger::vlog(int level, const char* fmt, va_list ap) {
     if (!enabled(level)) return;
-    char msg[1024];
-    std::vsnprintf(msg, sizeof msg, fmt, ap);
+    char raw[1024];
+    std::vsnprintf(raw, sizeof raw, fmt, ap);
+    const std::string text = escape(raw);
+    const char* msg = text.c_str();
 
     timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);

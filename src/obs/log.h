@@ -25,11 +25,12 @@ public:
 
     // `path` empty: stderr. Opens in append mode.
     Status open(const std::string& path, int level, bool json, uint64_t node_id);
-    // Replaces the sink; the previous callback's opaque_free runs after the
-    // last line it will receive (on whichever thread delivered that line).
+    // Replaces the sink. The previous callback is returned: its
+    // opaque_free runs when the last reference goes, which is the caller's
+    // (or, if a line for it is still queued, after that line's delivery).
     // A NULL cb goes back to the file. The callback runs with no lock held,
     // so it may call back into the API, which may log.
-    void set_callback(mccache_log_cb cb, void* opaque, void (*opaque_free)(void*));
+    std::shared_ptr<void> set_callback(mccache_log_cb cb, void* opaque, void (*opaque_free)(void*));
 
     // Where callback lines go: the deliverer queues the task that calls the
     // callback, drops it, or says it can no longer queue (Inline: the

@@ -307,6 +307,7 @@ bool Udp::send_all_direct(std::string_view datagram, size_t* next) {
             counters_.add(metrics::ClusterMetric::faults_dropped_out);
             continue;
         }
+        tap(to, datagram);
         // Any error, not only EAGAIN, goes back to the loop: send_raw there
         // queues on EAGAIN and counts the rest as send errors.
         if (send_now(to, datagram) != 0) return false;
@@ -319,6 +320,7 @@ bool Udp::send_all_direct(std::string_view datagram, size_t* next) {
 }
 
 void Udp::send_faulty(const Address& to, std::string_view datagram) {
+    tap(to, datagram);
     if (chance(drop_)) {
         counters_.add(metrics::ClusterMetric::faults_dropped_out);
         return;

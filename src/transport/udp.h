@@ -89,6 +89,15 @@ public:
     void end_batch();
     bool batching() const { return batching_; }
 
+    // Tests only: every datagram sent from now on is also handed to `tap`
+    // (on the sending thread) before it leaves. Set once, before the
+    // traffic to watch; it stays until the Udp is destroyed.
+    using Tap = std::function<void(const Address& to, std::string_view datagram)>;
+    void set_tap(Tap tap) {
+        tap_owner_ = std::make_unique<Tap>(std::move(tap));
+        tap_.store(tap_owner_.get(), std::memory_order_release);
+    }
+
     // Tests only: change the drop rates while running (loop thread).
     void set_faults(int drop, int drop_recv) {
         drop_.store(drop, std::memory_order_relaxed);
@@ -172,6 +181,11 @@ private:
     std::string batch_bytes_;
     std::vector<Pending> batch_;
     metrics::Counters<metrics::ClusterMetric>& counters_;
+    std::unique_ptr<Tap> tap_owner_;
+    std::atomic<Tap*> tap_{nullptr};
+    void tap(const Address& to, std::string_view datagram) {
+        if (Tap* t = tap_.load(std::memory_order_acquire)) (*t)(to, datagram);
+    }
 
     // Fault rates (percent), read by direct senders too.
     std::atomic<int> drop_{0}, drop_recv_{0}, duplicate_{0}, delay_{0};

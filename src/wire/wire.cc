@@ -248,6 +248,60 @@ Error decode_ranges(std::string_view payload, std::vector<SeqRange>* out) {
     return Error::None;
 }
 
+std::string encode_challenge(const Challenge& c) {
+    std::string out;
+    Writer w(out);
+    w.u64(c.target);
+    w.u64(c.target_incarnation);
+    w.bytes(std::string_view(reinterpret_cast<const char*>(c.nonce), kNonceSize));
+    return out;
+}
+
+Error decode_challenge(std::string_view payload, Challenge* out) {
+    Reader rd(payload);
+    out->target = rd.u64();
+    out->target_incarnation = rd.u64();
+    std::string_view nonce = rd.bytes(kNonceSize);
+    if (!rd.done()) return Error::Malformed;
+    std::memcpy(out->nonce, nonce.data(), kNonceSize);
+    return Error::None;
+}
+
+std::string encode_response(const Response& r) {
+    std::string out;
+    Writer w(out);
+    w.u64(r.challenger);
+    w.u64(r.challenger_incarnation);
+    w.bytes(std::string_view(reinterpret_cast<const char*>(r.nonce), kNonceSize));
+    w.u64(r.last_seq);
+    w.u64(r.to_all_seq);
+    w.u64(r.to_one_seq);
+    w.u64(r.started_ms);
+    return out;
+}
+
+Error decode_response(std::string_view payload, Response* out) {
+    Reader rd(payload);
+    out->challenger = rd.u64();
+    out->challenger_incarnation = rd.u64();
+    std::string_view nonce = rd.bytes(kNonceSize);
+    out->last_seq = rd.u64();
+    out->to_all_seq = rd.u64();
+    out->to_one_seq = rd.u64();
+    out->started_ms = rd.u64();
+    if (!rd.done()) return Error::Malformed;
+    std::memcpy(out->nonce, nonce.data(), kNonceSize);
+    return Error::None;
+}
+
+std::string destination_aad(uint64_t id, uint64_t incarnation) {
+    std::string out;
+    Writer w(out);
+    w.u64(id);
+    w.u64(incarnation);
+    return out;
+}
+
 std::string encode_heartbeat(const Heartbeat& hb) {
     std::string out;
     Writer w(out);

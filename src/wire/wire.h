@@ -13,7 +13,7 @@
 namespace mccache::wire {
 
 inline constexpr uint32_t kMagic = 0x4D434350;  // "MCCP"
-inline constexpr uint8_t kVersion = 1;
+inline constexpr uint8_t kVersion = 2;  // 2: destination binding, Challenge and Response
 inline constexpr size_t kHeaderSize = 48;
 inline constexpr size_t kCrcSize = 4;
 inline constexpr size_t kTagSize = 16;  // reserved room for an AEAD tag
@@ -33,8 +33,10 @@ enum class Type : uint8_t {
     Pull = 10,       // anti-entropy: send me these keys
     Query = 11,      // cluster-wide request (metrics, checksums)
     QueryReply = 12, // one member's answer
+    Challenge = 13,  // "prove you are alive now": a nonce for an unvalidated sender
+    Response = 14,   // the nonce echoed, with the sender's current stream position
 };
-inline constexpr uint8_t kMaxType = 12;
+inline constexpr uint8_t kMaxType = 14;
 
 enum Flag : uint8_t {
     kFlagSealed = 0x01,     // payload encrypted, trailer is the AEAD tag
@@ -186,6 +188,35 @@ struct Heartbeat {
 };
 std::string encode_heartbeat(const Heartbeat& hb);
 Error decode_heartbeat(std::string_view payload, Heartbeat* out);
+
+// The freshness handshake (docs/PROTOCOL.md §5). A receiver that holds no
+// live state for a sender challenges it at the address it claims; the
+// sender's answer, bound to the challenger and its nonce, fixes where its
+// stream and counters stand.
+inline constexpr size_t kNonceSize = 16;
+struct Challenge {
+    uint64_t target = 0;              // the sender being challenged: id and incarnation
+    uint64_t target_incarnation = 0;
+    unsigned char nonce[kNonceSize] = {};
+};
+std::string encode_challenge(const Challenge& c);
+Error decode_challenge(std::string_view payload, Challenge* out);
+
+struct Response {
+    uint64_t challenger = 0;  // who asked: id and incarnation
+    uint64_t challenger_incarnation = 0;
+    unsigned char nonce[kNonceSize] = {};
+    uint64_t last_seq = 0;     // the responder's stream: every seq up to here has been sent
+    uint64_t to_all_seq = 0;   // its unsequenced counters, as they stand
+    uint64_t to_one_seq = 0;
+    uint64_t started_ms = 0;
+};
+std::string encode_response(const Response& r);
+Error decode_response(std::string_view payload, Response* out);
+
+// The bytes a unicast datagram's seal also authenticates (never sent): its
+// destination's id and incarnation, so that it opens only there.
+std::string destination_aad(uint64_t id, uint64_t incarnation);
 
 inline constexpr size_t kGroups = 64;
 inline constexpr size_t kBucketsPerGroup = 64;

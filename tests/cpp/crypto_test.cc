@@ -333,7 +333,8 @@ std::vector<SealedVector> load_vectors(std::map<std::string, std::string>* keys)
         static const std::map<std::string, wire::Type> types = {
             {"data", wire::Type::Data},         {"heartbeat", wire::Type::Heartbeat}, {"nack", wire::Type::Nack},
             {"digest_l1", wire::Type::DigestL1}, {"repair", wire::Type::Repair},       {"pull", wire::Type::Pull},
-            {"query_reply", wire::Type::QueryReply}};
+            {"query_reply", wire::Type::QueryReply}, {"challenge", wire::Type::Challenge},
+            {"response", wire::Type::Response}};
         EXPECT_TRUE(types.count(type)) << s.name << ": type " << type;
         s.h.type = types.count(type) ? types.at(type) : wire::Type::Data;
         s.h.flags = static_cast<uint8_t>(num(h, "flags"));

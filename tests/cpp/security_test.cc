@@ -3,528 +3,10 @@
 // process: it listens on the group, replays, flips bits, truncates, forges
 // and floods. Every wait has a deadline; every test has its own cluster name
 // and multicast port.
-#include <arpa/inet.h>
-#include <cjson/cJSON.h>
-#include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
-#include <atomic>
-#include <chrono>
-#include <cstring>
-#include <fstream>
-#include <functional>
-#include <map>
-#include <mutex>
-#include <random>
-#include <set>
-#include <string>
-#include <thread>
-#include <tuple>
-#include <vector>
-
-#include "api/api.h"
-#include "crypto/seal.h"
-#include "mccache.h"
-#include "wire/wire.h"
-
-using namespace std::chrono_literals;
-namespace wire = mccache::wire;
-namespace crypto = mccache::crypto;
+#include "cluster_attack.h"
+#include "rogue.h"
 
 namespace {
-
-constexpr const char* kGroup = "239.255.42.42";
-
-#if defined(__SANITIZE_ADDRESS__)
-#define SECURITY_TEST_ASAN 1
-#elif defined(__SANITIZE_THREAD__)
-#define SECURITY_TEST_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define SECURITY_TEST_ASAN 1
-#elif __has_feature(thread_sanitizer)
-#define SECURITY_TEST_TSAN 1
-#endif
-#endif
-
-// How much a flood may grow the process. Sanitizers add their own memory in
-// proportion to what the process touches (TSan's shadow, ASan's redzones),
-// so the bound scales with them; the engine's share is what is bounded.
-#if defined(SECURITY_TEST_TSAN)
-constexpr int64_t kRssBoundKiB = 5 * 64 * 1024;
-#elif defined(SECURITY_TEST_ASAN)
-constexpr int64_t kRssBoundKiB = 2 * 64 * 1024;
-#else
-constexpr int64_t kRssBoundKiB = 64 * 1024;
-#endif
-
-}  // namespace
-
-#if defined(SECURITY_TEST_ASAN)
-// Freed blocks wait in ASan's quarantine (256 MiB by default) and would
-// count as growth: keep it small so that RSS measures the engine.
-extern "C" const char* __asan_default_options() { return "quarantine_size_mb=8"; }
-#endif
-
-namespace {
-
-std::string unique_cluster() {
-    static std::atomic<int> n{0};
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    return std::string(info->name()).substr(0, 40) + "-" + std::to_string(getpid()) + "-" +
-           std::to_string(n++);
-}
-
-bool wait_until(const std::function<bool()>& pred, std::chrono::milliseconds deadline = 10s) {
-    auto until = std::chrono::steady_clock::now() + deadline;
-    while (std::chrono::steady_clock::now() < until) {
-        if (pred()) return true;
-        std::this_thread::sleep_for(5ms);
-    }
-    return pred();
-}
-
-uint16_t free_udp_port() {
-    int fd = socket(AF_INET, SOCK_DGRAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    socklen_t len = sizeof a;
-    getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-    close(fd);
-    return ntohs(a.sin_port);
-}
-
-sockaddr_in ipv4(const std::string& host_port) {
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    size_t colon = host_port.rfind(':');
-    inet_pton(AF_INET, host_port.substr(0, colon).c_str(), &a.sin_addr);
-    a.sin_port = htons(static_cast<uint16_t>(std::stoi(host_port.substr(colon + 1))));
-    return a;
-}
-
-std::string to_string(const sockaddr_in& a) {
-    char host[INET_ADDRSTRLEN];
-    inet_ntop(AF_INET, &a.sin_addr, host, sizeof host);
-    return std::string(host) + ":" + std::to_string(ntohs(a.sin_port));
-}
-
-int64_t rss_kib() {
-    std::ifstream f("/proc/self/status");
-    std::string line;
-    while (std::getline(f, line))
-        if (line.rfind("VmRSS:", 0) == 0) return std::stoll(line.substr(6));
-    return -1;
-}
-
-std::string generate_key() {
-    char buf[64];
-    EXPECT_EQ(mccache_generate_key(buf, sizeof buf), MCCACHE_OK);
-    return buf;
-}
-
-crypto::Key decode_key(const std::string& b64) {
-    crypto::Key k{};
-    EXPECT_TRUE(crypto::decode_key_b64(b64, &k, "test").ok());
-    return k;
-}
-
-bool contains(const std::string& hay, const std::string& needle) {
-    return hay.find(needle) != std::string::npos;
-}
-
-// ---- metrics and membership, read through the public JSON -------------------
-
-struct Json {
-    cJSON* root = nullptr;
-    explicit Json(char* text) {
-        root = cJSON_Parse(text);
-        mccache_free(text);
-    }
-    ~Json() { cJSON_Delete(root); }
-    const cJSON* at(const std::string& path) const {
-        const cJSON* o = root;
-        size_t start = 0;
-        while (o && start <= path.size()) {
-            size_t dot = path.find('.', start);
-            std::string part = path.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
-            o = cJSON_GetObjectItemCaseSensitive(o, part.c_str());
-            if (dot == std::string::npos) break;
-            start = dot + 1;
-        }
-        return o;
-    }
-};
-
-Json metrics(mccache_t* n) {
-    char* j = nullptr;
-    EXPECT_EQ(mccache_metrics_json(n, &j), MCCACHE_OK);
-    return Json(j);
-}
-
-uint64_t metric(mccache_t* n, const std::string& path) {
-    Json m = metrics(n);
-    const cJSON* v = m.at(path);
-    if (!cJSON_IsNumber(v)) {
-        ADD_FAILURE() << "no metric " << path;
-        return 0;
-    }
-    return static_cast<uint64_t>(v->valuedouble);
-}
-
-// Every datagram dropped by cause, all causes together.
-uint64_t rejected_total(mccache_t* n) {
-    Json m = metrics(n);
-    uint64_t sum = 0;
-    const cJSON* item;
-    cJSON_ArrayForEach(item, m.at("cluster.rejected")) sum += static_cast<uint64_t>(item->valuedouble);
-    return sum;
-}
-
-std::string rejected_json(mccache_t* n) {
-    Json m = metrics(n);
-    char* s = cJSON_PrintUnformatted(m.at("cluster.rejected"));
-    std::string out = s ? s : "?";
-    cJSON_free(s);
-    return out;
-}
-
-std::string unicast_address(mccache_t* n) {
-    Json m = metrics(n);
-    const cJSON* a = m.at("cluster.address");
-    return cJSON_IsString(a) ? a->valuestring : "";
-}
-
-struct MemberView {
-    std::string address, state;
-};
-
-std::map<std::string, MemberView> members(mccache_t* n) {
-    char* j = nullptr;
-    EXPECT_EQ(mccache_members_json(n, &j), MCCACHE_OK);
-    Json doc(j);
-    std::map<std::string, MemberView> out;
-    const cJSON* m;
-    cJSON_ArrayForEach(m, doc.at("members")) {
-        out[cJSON_GetObjectItemCaseSensitive(m, "id")->valuestring] = {
-            cJSON_GetObjectItemCaseSensitive(m, "address")->valuestring,
-            cJSON_GetObjectItemCaseSensitive(m, "state")->valuestring};
-    }
-    return out;
-}
-
-std::string hex_id(mccache_t* n) {
-    uint64_t id = 0;
-    mccache_node_id(n, &id);
-    char buf[17];
-    std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(id));
-    return buf;
-}
-
-// ---- the attacker's sockets -------------------------------------------------
-
-struct Captured {
-    std::string bytes;
-    wire::Header h;
-};
-
-// Listens on the group (as any host on the segment can) and keeps every
-// datagram whose header names `cluster`, or every datagram when `cluster` is 0.
-class Sniffer {
-public:
-    Sniffer(uint16_t port, uint64_t cluster) : cluster_(cluster) {
-        fd_ = socket(AF_INET, SOCK_DGRAM, 0);
-        int one = 1;
-        setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-        int size = 8 << 20;
-        setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
-        sockaddr_in a{};
-        a.sin_family = AF_INET;
-        a.sin_port = htons(port);
-        inet_pton(AF_INET, kGroup, &a.sin_addr);
-        ip_mreq m{};
-        inet_pton(AF_INET, kGroup, &m.imr_multiaddr);
-        m.imr_interface.s_addr = htonl(INADDR_LOOPBACK);
-        ok_ = fd_ >= 0 && bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
-              setsockopt(fd_, IPPROTO_IP, IP_ADD_MEMBERSHIP, &m, sizeof m) == 0;
-        if (ok_) thread_ = std::thread([this] { run(); });
-    }
-    ~Sniffer() {
-        stop_ = true;
-        if (thread_.joinable()) thread_.join();
-        if (fd_ >= 0) close(fd_);
-    }
-    bool ok() const { return ok_; }
-
-    std::vector<Captured> all() const {
-        std::lock_guard<std::mutex> lock(mu_);
-        return got_;
-    }
-    size_t count() const {
-        std::lock_guard<std::mutex> lock(mu_);
-        return got_.size();
-    }
-    void clear() {
-        std::lock_guard<std::mutex> lock(mu_);
-        got_.clear();
-    }
-    // The datagrams of one sender and type, oldest first.
-    std::vector<Captured> of(const std::string& sender_hex, wire::Type type) const {
-        std::vector<Captured> out;
-        for (auto& c : all()) {
-            char buf[17];
-            std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(c.h.sender));
-            if (buf == sender_hex && c.h.type == type) out.push_back(c);
-        }
-        return out;
-    }
-
-private:
-    void run() {
-        std::vector<unsigned char> buf(65536);
-        while (!stop_) {
-            pollfd p{fd_, POLLIN, 0};
-            if (poll(&p, 1, 20) <= 0) continue;
-            ssize_t n = recv(fd_, buf.data(), buf.size(), 0);
-            if (n <= 0) continue;
-            Captured c;
-            c.bytes.assign(reinterpret_cast<char*>(buf.data()), static_cast<size_t>(n));
-            if (wire::decode_header(buf.data(), static_cast<size_t>(n), &c.h) != wire::Error::None) continue;
-            if (cluster_ && c.h.cluster != cluster_) continue;
-            std::lock_guard<std::mutex> lock(mu_);
-            got_.push_back(std::move(c));
-        }
-    }
-
-    int fd_ = -1;
-    bool ok_ = false;
-    uint64_t cluster_;
-    std::atomic<bool> stop_{false};
-    std::thread thread_;
-    mutable std::mutex mu_;
-    std::vector<Captured> got_;
-};
-
-// Sends whatever it is given, from its own loopback address.
-class Injector {
-public:
-    Injector() {
-        fd_ = socket(AF_INET, SOCK_DGRAM, 0);
-        sockaddr_in a{};
-        a.sin_family = AF_INET;
-        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a);
-        socklen_t len = sizeof a;
-        getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
-        self_ = a;
-        in_addr lo{};
-        lo.s_addr = htonl(INADDR_LOOPBACK);
-        setsockopt(fd_, IPPROTO_IP, IP_MULTICAST_IF, &lo, sizeof lo);
-        unsigned char loop = 1;
-        setsockopt(fd_, IPPROTO_IP, IP_MULTICAST_LOOP, &loop, sizeof loop);
-        int size = 4 << 20;
-        setsockopt(fd_, SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
-    }
-    ~Injector() { close(fd_); }
-    bool send(const sockaddr_in& to, const std::string& bytes) const {
-        return sendto(fd_, bytes.data(), bytes.size(), 0, reinterpret_cast<const sockaddr*>(&to),
-                      sizeof to) == static_cast<ssize_t>(bytes.size());
-    }
-    std::string address() const { return to_string(self_); }
-
-private:
-    int fd_ = -1;
-    sockaddr_in self_{};
-};
-
-sockaddr_in group_address(uint16_t port) {
-    return ipv4(std::string(kGroup) + ":" + std::to_string(port));
-}
-
-// ---- the cluster under attack -----------------------------------------------
-
-struct Node {
-    mccache_t* node = nullptr;
-    mccache_cache_t* cache = nullptr;
-};
-
-using Settings = std::vector<std::pair<std::string, std::string>>;
-
-class Security : public ::testing::Test {
-protected:
-    std::string name = unique_cluster();
-    uint64_t cluster = wire::cluster_id(name);
-    uint16_t port = free_udp_port();
-    std::vector<Node> nodes;
-
-    void TearDown() override {
-        for (auto& n : nodes) mccache_close(n.node);
-    }
-
-    mccache_config_t* config(const Settings& settings) {
-        mccache_config_t* cfg = nullptr;
-        EXPECT_EQ(mccache_config_new(&cfg), MCCACHE_OK);
-        mccache_config_set(cfg, "cluster_name", name.c_str());
-        mccache_config_set(cfg, "multicast_port", std::to_string(port).c_str());
-        mccache_config_set(cfg, "heartbeat_interval", "50ms");
-        mccache_config_set(cfg, "member_timeout", "1s");
-        mccache_config_set(cfg, "log_level", "error");
-        for (auto& [k, v] : settings)
-            EXPECT_EQ(mccache_config_set(cfg, k.c_str(), v.c_str()), MCCACHE_OK)
-                << k << ": " << mccache_last_error();
-        return cfg;
-    }
-
-    Node open(const Settings& settings = {}, const char* cache = "c") {
-        mccache_config_t* cfg = config(settings);
-        Node n;
-        EXPECT_EQ(mccache_open(cfg, &n.node), MCCACHE_OK) << mccache_last_error();
-        mccache_config_free(cfg);
-        if (!n.node) return n;
-        EXPECT_EQ(mccache_cache_open(n.node, cache, &n.cache), MCCACHE_OK);
-        nodes.push_back(n);
-        return n;
-    }
-
-    void wait_for_members(const std::vector<Node>& group, size_t others) {
-        ASSERT_TRUE(wait_until([&] {
-            for (auto& n : group)
-                if (metric(n.node, "cluster.members_alive") != others) return false;
-            return true;
-        })) << "members never saw each other";
-    }
-
-    static std::string get(const Node& n, const std::string& key) {
-        mccache_value_t* v = nullptr;
-        if (mccache_get(n.cache, key.data(), key.size(), &v) != MCCACHE_OK) return "<miss>";
-        size_t len;
-        const void* d = mccache_value_data(v, &len);
-        std::string out(static_cast<const char*>(d), len);
-        mccache_value_free(v);
-        return out;
-    }
-
-    static void put(const Node& n, const std::string& k, const std::string& v) {
-        ASSERT_EQ(mccache_put(n.cache, k.data(), k.size(), v.data(), v.size(), 0), MCCACHE_OK)
-            << mccache_last_error();
-    }
-
-    static uint64_t checksum(const Node& n) {
-        uint64_t c = 0;
-        mccache_checksum(n.cache, &c);
-        return c;
-    }
-
-    static size_t len(const Node& n) {
-        size_t l = 0;
-        mccache_len(n.cache, &l);
-        return l;
-    }
-
-    // (key -> version and entry checksum): equal maps mean equal caches.
-    static std::map<std::string, std::tuple<uint64_t, uint64_t, uint64_t>> snapshot(const Node& n) {
-        std::map<std::string, std::tuple<uint64_t, uint64_t, uint64_t>> out;
-        mccache_iter_t* it = nullptr;
-        EXPECT_EQ(mccache_iter_new(n.cache, &it), MCCACHE_OK);
-        const void* k;
-        size_t kl;
-        while (mccache_iter_next(it, &k, &kl, nullptr) == MCCACHE_OK) {
-            mccache_metadata_t md{};
-            md.struct_size = sizeof md;
-            if (mccache_metadata(n.cache, k, kl, &md) != MCCACHE_OK) continue;
-            out[std::string(static_cast<const char*>(k), kl)] = {md.version_hlc, md.version_node, md.checksum};
-        }
-        mccache_iter_free(it);
-        return out;
-    }
-
-    // Anti-entropy on every node until checksums and lengths agree.
-    bool converge(const std::vector<Node>& group, std::chrono::milliseconds deadline = 30s) {
-        auto last_sync = std::chrono::steady_clock::time_point{};
-        return wait_until(
-            [&] {
-                if (std::chrono::steady_clock::now() - last_sync > 1s) {
-                    for (auto& n : group) mccache_sync(n.node);
-                    last_sync = std::chrono::steady_clock::now();
-                }
-                for (size_t i = 1; i < group.size(); ++i)
-                    if (checksum(group[i]) != checksum(group[0]) || len(group[i]) != len(group[0]))
-                        return false;
-                return true;
-            },
-            deadline);
-    }
-
-    // Sends `datagrams` to `to` in small batches, waiting after each until
-    // the victim has counted every one of them as rejected: a batch the
-    // socket buffer cannot take would otherwise look like a silent accept.
-    void expect_all_rejected(const Node& victim, const sockaddr_in& to,
-                             const std::vector<std::string>& datagrams, const char* what) {
-        Injector inj;
-        size_t sent = 0;
-        for (size_t i = 0; i < datagrams.size(); i += 32) {
-            uint64_t before = rejected_total(victim.node);
-            size_t batch = std::min<size_t>(32, datagrams.size() - i);
-            for (size_t j = 0; j < batch; ++j) ASSERT_TRUE(inj.send(to, datagrams[i + j]));
-            sent += batch;
-            ASSERT_TRUE(wait_until([&] { return rejected_total(victim.node) >= before + batch; }, 5s))
-                << what << ": after " << sent << " datagrams only "
-                << rejected_total(victim.node) - before << " of the last " << batch
-                << " were counted as rejected: " << rejected_json(victim.node);
-        }
-    }
-};
-
-// A sealed datagram forged by someone who holds `key` (a member gone rogue,
-// or this test): authentic, so only the decoder stands between its payload
-// and the engine.
-std::string forge_sealed(uint64_t cluster, const std::string& key, uint64_t sender, wire::Type type,
-                         bool sequenced, uint64_t seq, const std::string& payload) {
-    crypto::Sealer s(cluster, sender, 0x1000);
-    EXPECT_TRUE(s.set_keys({decode_key(key)}, {}).ok());
-    wire::Header h;
-    h.type = type;
-    h.flags = sequenced ? wire::kFlagSequenced : 0;
-    h.cluster = cluster;
-    h.sender = sender;
-    h.incarnation = 0x1000;
-    h.seq = seq;
-    return s.seal(h, payload);
-}
-
-std::string plain(uint64_t cluster, uint64_t sender, wire::Type type, bool sequenced, uint64_t seq,
-                  const std::string& payload, uint16_t frag_index = 0, uint16_t frag_count = 1) {
-    wire::Header h;
-    h.type = type;
-    h.flags = sequenced ? wire::kFlagSequenced : 0;
-    h.cluster = cluster;
-    h.sender = sender;
-    h.incarnation = 0x2000;
-    h.seq = seq;
-    h.frag_index = frag_index;
-    h.frag_count = frag_count;
-    return wire::encode_plain(h, payload);
-}
-
-std::string put_record(const std::string& cache, const std::string& key, const std::string& value,
-                       uint64_t node) {
-    wire::Record r;
-    r.op = wire::Op::Put;
-    r.cache = cache;
-    r.key = key;
-    r.value = value;
-    r.hlc = uint64_t{1} << 62;  // far in the future: it would win every conflict
-    r.node = node;
-    std::string out;
-    wire::Writer w(out);
-    wire::encode_record(w, r);
-    return out;
-}
 
 // ---- key generation -----------------------------------------------------------
 
@@ -705,8 +187,10 @@ TEST_F(Tampering, ReplayedDatagramsChangeNothing) {
 
     uint64_t sum_before = checksum(b);
     size_t len_before = len(b);
-    uint64_t dup_before = metric(b.node, "cluster.duplicates");
-    uint64_t replayed_before = metric(b.node, "cluster.rejected.replayed");
+    // From the attacker's own address: A's datagrams from somewhere A is
+    // not, so nothing in them counts until that address answers a
+    // challenge (it cannot: it is not A).
+    uint64_t held_before = metric(b.node, "cluster.handshake.dropped");
     Injector inj;
     for (int round = 0; round < 3; ++round) {
         ASSERT_TRUE(inj.send(b_addr, put1.bytes));
@@ -714,12 +198,17 @@ TEST_F(Tampering, ReplayedDatagramsChangeNothing) {
         ASSERT_TRUE(inj.send(b_addr, hb.bytes));
         ASSERT_TRUE(inj.send(group_address(port), put1.bytes));
     }
-    // Data replays die as stream duplicates, control replays in the window.
-    ASSERT_TRUE(wait_until([&] {
-        return metric(b.node, "cluster.duplicates") >= dup_before + 9 &&
-               metric(b.node, "cluster.rejected.replayed") >= replayed_before + 3;
-    })) << "duplicates " << metric(b.node, "cluster.duplicates") - dup_before << ", replayed "
-        << metric(b.node, "cluster.rejected.replayed") - replayed_before;
+    ASSERT_TRUE(wait_until([&] { return metric(b.node, "cluster.handshake.dropped") >= held_before + 12; }))
+        << "held " << metric(b.node, "cluster.handshake.dropped") - held_before;
+    // As if from A's own address (an attacker on A's path can do that): the
+    // Data replays die as stream duplicates, the heartbeat in the window.
+    uint64_t dup_before = metric(b.node, "cluster.duplicates");
+    uint64_t replayed_before = metric(b.node, "cluster.rejected.replayed");
+    const mccache::transport::Address from_a = address_of(unicast_address(a.node));
+    for (int round = 0; round < 3; ++round)
+        for (const Captured* c : {&put1, &resurrect, &hb}) inject(b, c->bytes, from_a);
+    EXPECT_EQ(metric(b.node, "cluster.duplicates"), dup_before + 6);
+    EXPECT_EQ(metric(b.node, "cluster.rejected.replayed"), replayed_before + 3);
     EXPECT_EQ(get(b, "k"), "v2");
     EXPECT_EQ(get(b, "gone"), "<miss>");
     EXPECT_EQ(get(a, "k"), "v2");
@@ -729,38 +218,46 @@ TEST_F(Tampering, ReplayedDatagramsChangeNothing) {
 }
 
 TEST_F(Tampering, ReplayFromAnotherAddressDoesNotMoveTheMember) {
-    // A replay is dropped, so it must not be believed either: if it moved
-    // B's idea of A's address, B's NACK answers and repairs for A would go
-    // to whoever replays A's old heartbeats, and A could be kept from
-    // repair for as long as someone keeps replaying.
+    // A member's address changes only once the new address answers a
+    // challenge: if a replay moved B's idea of A's address, B's NACK
+    // answers and repairs for A would go to whoever replays A's old
+    // heartbeats, and A could be kept from repair for as long as someone
+    // keeps replaying.
     Captured hb = heartbeat();
     std::string a_addr = unicast_address(a.node);
     ASSERT_EQ(members(b.node)[hex_id(a.node)].address, a_addr);
     Injector inj;
-    uint64_t replayed_before = metric(b.node, "cluster.rejected.replayed");
+    uint64_t held_before = metric(b.node, "cluster.handshake.dropped");
+    uint64_t challenged_before = metric(b.node, "cluster.handshake.challenges_sent");
     ASSERT_TRUE(inj.send(b_addr, hb.bytes));
-    ASSERT_TRUE(wait_until([&] { return metric(b.node, "cluster.rejected.replayed") > replayed_before; }));
+    ASSERT_TRUE(wait_until([&] { return metric(b.node, "cluster.handshake.dropped") > held_before; }));
+    // The replayer's address was asked to prove it is A; it cannot answer.
+    EXPECT_EQ(metric(b.node, "cluster.handshake.challenges_sent"), challenged_before + 1);
     EXPECT_EQ(members(b.node)[hex_id(a.node)].address, a_addr)
         << "a replayed heartbeat from " << inj.address() << " moved the member";
+    EXPECT_EQ(members(b.node)[hex_id(a.node)].state, "alive");
 }
 
 TEST_F(Tampering, ReplaysDoNotBringBackAMemberThatLeft) {
-    // Dropped means not believed at all: a member that said goodbye (or
-    // went silent) must not be reported alive again, and digests must not
-    // be sent its way, because someone replays its old datagrams.
+    // A member that said goodbye is heard again only once it answers a
+    // challenge at its address: replays of its old datagrams, from anywhere,
+    // must not report it alive or send digests its way.
     Captured put1 = data_of("k", "v");
     Captured hb = heartbeat();
     const std::string a_id = hex_id(a.node);
+    const mccache::transport::Address from_a = address_of(unicast_address(a.node));
     mccache_close(a.node);
     nodes.erase(nodes.begin());
     ASSERT_TRUE(wait_until([&] { return members(b.node)[a_id].state == "left"; }));
-    uint64_t replayed_before = metric(b.node, "cluster.rejected.replayed");
+    uint64_t held_before = metric(b.node, "cluster.handshake.dropped");
     uint64_t rounds_before = metric(b.node, "cluster.ae_rounds");
     Injector inj;
     ASSERT_TRUE(inj.send(b_addr, hb.bytes));
     ASSERT_TRUE(inj.send(b_addr, put1.bytes));
-    // A goodbye is final for an incarnation: both are counted as replays.
-    ASSERT_TRUE(wait_until([&] { return metric(b.node, "cluster.rejected.replayed") >= replayed_before + 2; }));
+    inject(b, hb.bytes, from_a);  // and from A's own (closed) address
+    inject(b, put1.bytes, from_a);
+    ASSERT_TRUE(wait_until([&] { return metric(b.node, "cluster.handshake.dropped") >= held_before + 4; }));
+    std::this_thread::sleep_for(200ms);  // time for an answer that must not come (nobody is at A's address)
     EXPECT_EQ(members(b.node)[a_id].state, "left") << "a replay brought a member back";
     EXPECT_EQ(metric(b.node, "cluster.members_alive"), 0u);
     EXPECT_EQ(metric(b.node, "cluster.ae_rounds"), rounds_before) << "digests were sent to a member that left";
@@ -848,10 +345,15 @@ TEST_F(Tampering, TruncatedExtendedAndLyingLengthsAreRejected) {
 }
 
 TEST_F(Tampering, LyingLengthsInsideAnAuthenticPayloadAreMalformed) {
-    // Sealed with the real key by a forger: authentication passes, and only
-    // the decoder's length checks keep the payload from being believed.
-    const uint64_t rogue = 0x5eed5eed5eed5eedull;
-    std::string rec = put_record("c", "rogue-key", "rogue-value", rogue);
+    // Sealed with the real key by a rogue member that passed the handshake:
+    // authentication passes, and only the decoder's length checks keep the
+    // payload from being believed.
+    const uint64_t rogue_id = 0x5eed5eed5eed5eedull;
+    rogue::Rogue forger(cluster, rogue_id, 0x1000, key);
+    ASSERT_TRUE(forger.ok());
+    ASSERT_TRUE(forger.join(b_addr, 0));
+    ASSERT_TRUE(wait_until([&] { return members(b.node).count(hex_of(rogue_id)) == 1; }));
+    std::string rec = put_record("c", "rogue-key", "rogue-value", rogue_id);
     std::string klen_huge = rec, vlen_huge = rec, clen_huge = rec;
     klen_huge[4] = klen_huge[5] = static_cast<char>(0xff);   // key length u32 at 4
     vlen_huge[8] = vlen_huge[9] = static_cast<char>(0xff);   // value length u32 at 8
@@ -871,19 +373,18 @@ TEST_F(Tampering, LyingLengthsInsideAnAuthenticPayloadAreMalformed) {
 
     uint64_t seq = 1;
     std::vector<std::string> bad = {
-        forge_sealed(cluster, key, rogue, wire::Type::Data, true, seq++, klen_huge),
-        forge_sealed(cluster, key, rogue, wire::Type::Data, true, seq++, vlen_huge),
-        forge_sealed(cluster, key, rogue, wire::Type::Data, true, seq++, clen_huge),
-        forge_sealed(cluster, key, rogue, wire::Type::Repair, false, 1, klen_huge),
-        forge_sealed(cluster, key, rogue, wire::Type::Keys, false, 2, keys_count),
-        forge_sealed(cluster, key, rogue, wire::Type::Pull, false, 3, pull_count),
-        forge_sealed(cluster, key, rogue, wire::Type::Nack, false, 4, ranges),
-        forge_sealed(cluster, key, rogue, wire::Type::Heartbeat, false, 5, hb),
+        forger.datagram(wire::Type::Data, wire::kFlagSequenced, klen_huge, seq++),
+        forger.datagram(wire::Type::Data, wire::kFlagSequenced, vlen_huge, seq++),
+        forger.datagram(wire::Type::Data, wire::kFlagSequenced, clen_huge, seq++),
+        forger.datagram(wire::Type::Repair, wire::kFlagUnicast, klen_huge),
+        forger.datagram(wire::Type::Keys, wire::kFlagUnicast, keys_count),
+        forger.datagram(wire::Type::Pull, wire::kFlagUnicast, pull_count),
+        forger.datagram(wire::Type::Nack, wire::kFlagUnicast, ranges),
+        forger.datagram(wire::Type::Heartbeat, 0, hb),
     };
     uint64_t sum_before = checksum(b);
     uint64_t malformed_before = metric(b.node, "cluster.rejected.malformed");
-    Injector inj;
-    for (auto& d : bad) ASSERT_TRUE(inj.send(b_addr, d));
+    for (auto& d : bad) ASSERT_TRUE(forger.send_raw(b_addr, d));
     ASSERT_TRUE(wait_until([&] {
         return metric(b.node, "cluster.rejected.malformed") >= malformed_before + bad.size();
     })) << rejected_json(b.node);

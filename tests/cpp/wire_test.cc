@@ -7,6 +7,8 @@
 #include <cjson/cJSON.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cstring>
 #include <deque>
 #include <fstream>
 #include <random>
@@ -66,7 +68,8 @@ Type type_of(const std::string& name) {
         {"data", Type::Data}, {"heartbeat", Type::Heartbeat}, {"goodbye", Type::Goodbye},
         {"nack", Type::Nack}, {"gone", Type::Gone}, {"digest_l1", Type::DigestL1},
         {"digest_l2", Type::DigestL2}, {"keys", Type::Keys}, {"repair", Type::Repair},
-        {"pull", Type::Pull}, {"query", Type::Query}, {"query_reply", Type::QueryReply}};
+        {"pull", Type::Pull}, {"query", Type::Query}, {"query_reply", Type::QueryReply},
+        {"challenge", Type::Challenge}, {"response", Type::Response}};
     for (auto& [n, t] : names)
         if (name == n) return t;
     ADD_FAILURE() << "unknown type " << name;
@@ -157,6 +160,28 @@ std::string encode_fields(const cJSON* v, Type type, std::deque<std::string>& ke
         query.body = keep.back();
         return encode_query(query);
     }
+    if (const cJSON* c = cJSON_GetObjectItemCaseSensitive(v, "challenge")) {
+        Challenge ch;
+        ch.target = u64(at(c, "target"));
+        ch.target_incarnation = u64(at(c, "target_incarnation"));
+        std::string nonce = from_hex(at(c, "nonce_hex")->valuestring);
+        EXPECT_EQ(nonce.size(), kNonceSize);
+        std::memcpy(ch.nonce, nonce.data(), std::min(nonce.size(), kNonceSize));
+        return encode_challenge(ch);
+    }
+    if (const cJSON* r = cJSON_GetObjectItemCaseSensitive(v, "response")) {
+        Response resp;
+        resp.challenger = u64(at(r, "challenger"));
+        resp.challenger_incarnation = u64(at(r, "challenger_incarnation"));
+        std::string nonce = from_hex(at(r, "nonce_hex")->valuestring);
+        EXPECT_EQ(nonce.size(), kNonceSize);
+        std::memcpy(resp.nonce, nonce.data(), std::min(nonce.size(), kNonceSize));
+        resp.last_seq = u64(at(r, "last_seq"));
+        resp.to_all_seq = u64(at(r, "to_all_seq"));
+        resp.to_one_seq = u64(at(r, "to_one_seq"));
+        resp.started_ms = u64(at(r, "started_ms"));
+        return encode_response(resp);
+    }
     ADD_FAILURE() << "vector without a known payload";
     (void)type;
     return payload;
@@ -244,6 +269,19 @@ TEST(WireVectors, DecodeAndReencodeEveryValidVector) {
                 Query q;
                 EXPECT_EQ(decode_query(payload, &q, type == Type::QueryReply), Error::None);
                 EXPECT_EQ(q.request_id, 99u);
+                break;
+            }
+            case Type::Challenge: {
+                Challenge c;
+                EXPECT_EQ(decode_challenge(payload, &c), Error::None);
+                EXPECT_EQ(c.target, u64(at(at(vec, "challenge"), "target")));
+                break;
+            }
+            case Type::Response: {
+                Response r;
+                EXPECT_EQ(decode_response(payload, &r), Error::None);
+                EXPECT_EQ(r.last_seq, u64(at(at(vec, "response"), "last_seq")));
+                EXPECT_EQ(r.to_one_seq, u64(at(at(vec, "response"), "to_one_seq")));
                 break;
             }
         }

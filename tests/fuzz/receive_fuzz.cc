@@ -5,6 +5,13 @@
 // without a key (anyone can forge its traffic, so every path is reachable)
 // and one with a key and a second accepted key (the sealed path).
 //
+// Stateful: a sender is heard only after the freshness handshake, so the
+// harness plays the forged members' side of it. The challenges a node sends
+// land in the sink sockets; between messages (op & 0x20) and at the end of
+// every input the harness reads them and, as the input decides, answers with
+// a Response (its stream position and counters chosen by the input, its
+// nonce sometimes wrong), lets it be lost, or answers twice.
+//
 // Input: a byte choosing the node, then messages until the input runs out:
 //   op & 0x80: a raw datagram (u16 length, bytes);
 //   otherwise: header fields, a payload built for the type (or raw), sent
@@ -14,10 +21,12 @@
 #include <arpa/inet.h>
 #include <mbedtls/base64.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <cstdlib>
+#include <cstring>
 #include <map>
 #include <memory>
 #include <string>
@@ -75,7 +84,13 @@ struct Target {
     uint64_t cluster = 0;
     bool keyed = false;
     std::map<std::tuple<uint64_t, uint64_t, int>, std::unique_ptr<crypto::Sealer>> sealers;
+    // The forged members' unicast counters (their Responses are numbered).
+    std::map<std::pair<uint64_t, uint64_t>, uint64_t> to_one;
+    // The node's own id and incarnation, a sealed unicast datagram's destination.
+    uint64_t id = 0, incarnation = 0;
 };
+
+const uint64_t kSenders[] = {0x1111111111111111ull, 0x2222222222222222ull, 0x3333333333333333ull};
 
 struct World {
     Sink sinks[2];
@@ -229,8 +244,34 @@ std::string payload_for(wire::Type type, fuzz::Input& in, uint64_t sender) {
             q.body = body;
             return wire::encode_query(q);
         }
+        case wire::Type::Challenge: {
+            wire::Challenge c;  // usually for a sender that is not this node: ignored
+            c.target = in.flag() ? sender : in.u64();
+            c.target_incarnation = in.u64();
+            for (auto& b : c.nonce) b = in.u8();
+            return wire::encode_challenge(c);
+        }
+        case wire::Type::Response: {
+            wire::Response r;  // a guessed nonce: never admits anyone
+            r.challenger = in.u64();
+            r.challenger_incarnation = in.u64();
+            for (auto& b : r.nonce) b = in.u8();
+            r.last_seq = in.u64();
+            r.to_all_seq = in.u64();
+            r.to_one_seq = in.u64();
+            return wire::encode_response(r);
+        }
     }
     return {};
+}
+
+crypto::Sealer& sealer_of(Target& t, uint64_t sender, uint64_t incarnation, int key) {
+    auto& s = t.sealers[{sender, incarnation, key}];
+    if (!s) {
+        s = std::make_unique<crypto::Sealer>(t.cluster, sender, incarnation);
+        FUZZ_CHECK(s->set_keys({key_of(static_cast<unsigned char>(key))}, {}).ok());
+    }
+    return *s;
 }
 
 std::string frame(Target& t, fuzz::Input& in, wire::Header h, std::string_view payload) {
@@ -241,19 +282,23 @@ std::string frame(Target& t, fuzz::Input& in, wire::Header h, std::string_view p
         return d;
     }
     int key = how % 8 == 1 ? 3 : (how % 4 == 2 ? 2 : 1);  // 3: a key the node lacks
-    auto& s = t.sealers[{h.sender, h.incarnation, key}];
-    if (!s) {
-        s = std::make_unique<crypto::Sealer>(h.cluster, h.sender, h.incarnation);
-        FUZZ_CHECK(s->set_keys({key_of(static_cast<unsigned char>(key))}, {}).ok());
-    }
-    return s->seal(h, payload);
+    // A unicast datagram is bound to its destination: usually this node,
+    // sometimes another one (a replay from elsewhere).
+    std::string aad;
+    if (h.flags & wire::kFlagUnicast)
+        aad = how % 64 == 3 ? wire::destination_aad(t.id ^ 1, t.incarnation) : wire::destination_aad(t.id, t.incarnation);
+    return sealer_of(t, h.sender, h.incarnation, key).seal(h, payload, aad);
 }
 
 void build(Target& t, fuzz::Input& in, std::vector<std::string>* out) {
-    static const uint64_t senders[] = {0x1111111111111111ull, 0x2222222222222222ull, 0x3333333333333333ull};
+    const uint64_t* senders = kSenders;
     wire::Header h;
     h.type = static_cast<wire::Type>(1 + in.u8() % wire::kMaxType);
-    h.flags = in.flag() ? wire::kFlagSequenced : 0;
+    switch (in.u8() % 3) {
+        case 0: h.flags = wire::kFlagSequenced; break;
+        case 1: h.flags = wire::kFlagUnicast; break;
+        default: h.flags = 0; break;
+    }
     h.cluster = in.u8() == 0xff ? in.u64() : t.cluster;
     uint8_t who = in.u8() % 8;
     h.sender = who < 3 ? senders[who] : who == 3 ? t.node->id() : who == 4 ? in.u64() : senders[0];
@@ -300,6 +345,73 @@ void build(Target& t, fuzz::Input& in, std::vector<std::string>* out) {
     }
 }
 
+// Reads what the node sent to the sinks and answers the Challenges among
+// them, as the forged member they name would: the input decides whether an
+// answer is sent, lost, sent twice, or carries a wrong nonce, and where the
+// forged member's stream and counters stand. The answers go back through
+// the receive path.
+void answer_challenges(Target& t, World& w, fuzz::Input& in, std::vector<std::string>* out, std::vector<int>* from) {
+    unsigned char buf[65536];
+    for (int s = 0; s < 2; ++s) {
+        for (;;) {
+            ssize_t n = recv(w.sinks[s].fd, buf, sizeof buf, MSG_DONTWAIT);
+            if (n <= 0) break;
+            wire::Header h;
+            if (wire::decode_header(buf, static_cast<size_t>(n), &h) != wire::Error::None ||
+                h.type != wire::Type::Challenge || h.sender != t.id || h.cluster != t.cluster)
+                continue;
+            // Which forged member it is for: the one it opens for (sealed),
+            // or the one it names (in the clear).
+            wire::Challenge c;
+            bool found = false;
+            if (!t.keyed) {
+                std::string_view body;
+                found = wire::decode_plain(buf, static_cast<size_t>(n), &h, &body) == wire::Error::None &&
+                        wire::decode_challenge(body, &c) == wire::Error::None;
+            } else {
+                for (uint64_t sender : kSenders) {
+                    for (uint64_t inc = 1; inc <= 3 && !found; ++inc) {
+                        std::string opened;
+                        crypto::Sealer& opener = sealer_of(t, sender, inc, 1);
+                        if (opener.open(buf, static_cast<size_t>(n), h, &opened, wire::destination_aad(sender, inc)) ==
+                                crypto::Sealer::Open::Ok &&
+                            wire::decode_challenge(opened, &c) == wire::Error::None)
+                            found = true;
+                    }
+                    if (found) break;
+                }
+            }
+            if (!found) continue;
+            uint8_t how = in.u8();
+            if (how % 8 == 7) continue;  // lost
+            wire::Response r;
+            r.challenger = how % 16 == 5 ? t.id ^ 2 : t.id;
+            r.challenger_incarnation = h.incarnation;
+            std::memcpy(r.nonce, c.nonce, sizeof r.nonce);
+            if (how % 32 == 9) r.nonce[in.u8() % sizeof r.nonce] ^= 1;
+            r.last_seq = in.flag() ? in.u64() : in.u8();
+            r.to_all_seq = in.u8();
+            r.to_one_seq = in.u8();
+            r.started_ms = in.u64();
+            wire::Header rh;
+            rh.type = wire::Type::Response;
+            rh.flags = wire::kFlagUnicast;
+            rh.cluster = t.cluster;
+            rh.sender = c.target;
+            rh.incarnation = c.target_incarnation;
+            rh.seq = ++t.to_one[{c.target, c.target_incarnation}];
+            std::string payload = wire::encode_response(r);
+            std::string d = t.keyed ? sealer_of(t, rh.sender, rh.incarnation, 1)
+                                          .seal(rh, payload, wire::destination_aad(t.id, t.incarnation))
+                                    : wire::encode_plain(rh, payload);
+            for (int copies = how % 16 == 3 ? 2 : 1; copies > 0 && !d.empty(); --copies) {
+                out->push_back(d);
+                from->push_back(s);
+            }
+        }
+    }
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -308,38 +420,54 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     World& w = world();
     fuzz::Input in(data, size);
     Target& t = in.u8() & 1 ? w.keyed : w.plain;
+    t.id = t.node->id();
+    t.incarnation = t.node->cluster().incarnation();
     std::vector<std::string> datagrams;
     std::vector<int> from;
-    while (!in.empty() && datagrams.size() < kMaxMessages) {
+    auto deliver = [&] {
+        t.node->run_on_loop([&] {
+            for (size_t i = 0; i < datagrams.size(); ++i) {
+                const std::string& d = datagrams[i];
+                // An exact-size copy: a read past its end is an ASan report.
+                std::vector<unsigned char> buf(d.begin(), d.end());
+                const auto& m = t.node->cluster().counters();
+                const uint64_t malformed = m.get(metrics::ClusterMetric::rejected_malformed);
+                const uint64_t records = m.get(metrics::ClusterMetric::rejected_records);
+                t.node->cluster().receive_for_test(buf.data(), buf.size(), w.sinks[from[i]].addr);
+                if (verbose) {
+                    wire::Header h;
+                    wire::Error e = wire::decode_header(buf.data(), buf.size(), &h);
+                    std::fprintf(stderr, "  %zu bytes: %s type %d flags %d sender %016llx seq %llu frag %u/%u%s%s\n",
+                                 buf.size(), wire::error_name(e), int(h.type), h.flags,
+                                 static_cast<unsigned long long>(h.sender), static_cast<unsigned long long>(h.seq),
+                                 h.frag_index, h.frag_count,
+                                 m.get(metrics::ClusterMetric::rejected_malformed) > malformed ? " MALFORMED" : "",
+                                 m.get(metrics::ClusterMetric::rejected_records) > records ? " BAD-RECORD" : "");
+                }
+            }
+        });
+        datagrams.clear();
+        from.clear();
+    };
+    size_t sent = 0;
+    while (!in.empty() && sent < kMaxMessages) {
         uint8_t op = in.u8();
         size_t before = datagrams.size();
         if (op & 0x80) datagrams.push_back(in.bytes(2048));
         else build(t, in, &datagrams);
         for (size_t i = before; i < datagrams.size(); ++i) from.push_back(op & 0x40 ? 1 : 0);
-    }
-    t.node->run_on_loop([&] {
-        for (size_t i = 0; i < datagrams.size(); ++i) {
-            const std::string& d = datagrams[i];
-            // An exact-size copy: a read past its end is an ASan report.
-            std::vector<unsigned char> buf(d.begin(), d.end());
-            const auto& m = t.node->cluster().counters();
-            const uint64_t malformed = m.get(metrics::ClusterMetric::rejected_malformed);
-            const uint64_t records = m.get(metrics::ClusterMetric::rejected_records);
-            t.node->cluster().receive_for_test(buf.data(), buf.size(), w.sinks[from[i]].addr);
-            if (verbose) {
-                wire::Header h;
-                wire::Error e = wire::decode_header(buf.data(), buf.size(), &h);
-                std::fprintf(stderr, "  %zu bytes: %s type %d flags %d sender %016llx seq %llu frag %u/%u%s%s\n",
-                             buf.size(), wire::error_name(e), int(h.type), h.flags,
-                             static_cast<unsigned long long>(h.sender), static_cast<unsigned long long>(h.seq),
-                             h.frag_index, h.frag_count,
-                             m.get(metrics::ClusterMetric::rejected_malformed) > malformed ? " MALFORMED" : "",
-                             m.get(metrics::ClusterMetric::rejected_records) > records ? " BAD-RECORD" : "");
-            }
+        sent += datagrams.size() - before;
+        if (op & 0x20) {  // let the node's challenges be answered before what comes next
+            deliver();
+            answer_challenges(t, w, in, &datagrams, &from);
+            deliver();
         }
-    });
+    }
+    deliver();
+    answer_challenges(t, w, in, &datagrams, &from);
+    deliver();
     if (verbose)
-        std::fprintf(stderr, "%zu datagrams to the %s node; %s\n", datagrams.size(), t.keyed ? "keyed" : "plain",
+        std::fprintf(stderr, "%zu datagrams to the %s node; %s\n", sent, t.keyed ? "keyed" : "plain",
                      t.node->metrics_json().c_str());
     return 0;
 }

@@ -23,7 +23,9 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 MAGIC = 0x4D434350
 SEALED, SEQUENCED, UNICAST = 1, 2, 4
 TYPES = {"data": 1, "heartbeat": 2, "goodbye": 3, "nack": 4, "gone": 5, "digest_l1": 6,
-         "digest_l2": 7, "keys": 8, "repair": 9, "pull": 10, "query": 11, "query_reply": 12}
+         "digest_l2": 7, "keys": 8, "repair": 9, "pull": 10, "query": 11, "query_reply": 12,
+         "challenge": 13, "response": 14}
+VERSION = 2
 MAX_PAYLOAD = 65507 - 48 - 16
 
 KEYS = {"a": bytes(range(32)), "b": bytes((0x80 + i) & 0xFF for i in range(32))}
@@ -54,7 +56,7 @@ def nonce(seq, frag_index, flags):
 
 
 def header(h, kid, plen):
-    return struct.pack(">IBBBBQQQQHHI", MAGIC, 1, TYPES[h["type"]], h["flags"] | SEALED, kid, h["cluster"],
+    return struct.pack(">IBBBBQQQQHHI", MAGIC, VERSION, TYPES[h["type"]], h["flags"] | SEALED, kid, h["cluster"],
                        h["sender"], h["incarnation"], h["seq"], h["frag_index"], h["frag_count"], plen)
 
 
@@ -114,6 +116,12 @@ add("data-1024-extra-ipv4", "a", {"type": "data", "flags": SEQUENCED, "seq": 11}
 add("heartbeat-empty-extra-19", "a", {"type": "heartbeat", "flags": 0, "seq": 1}, 0, 0,
     b"\x00" * 3 + bytes(range(16)))
 add("data-17-extra-300", "b", {"type": "data", "flags": SEQUENCED, "seq": 4}, 17, 4, payload(300, 99))
+# A unicast datagram is bound to its destination (docs/PROTOCOL.md section 5):
+# extra_aad = u64 destination id || u64 destination incarnation.
+add("challenge-to-member", "a", {"type": "challenge", "flags": UNICAST, "seq": 15}, 32, 15,
+    struct.pack(">QQ", 0x1111222233334444, 0x0000018C2F4E5A7F))
+add("response-to-member", "a", {"type": "response", "flags": UNICAST, "seq": 16}, 64, 16,
+    struct.pack(">QQ", 0x1111222233334444, 0x0000018C2F4E5A7F))
 
 print(json.dumps({
     "spec": "docs/SECURITY.md section 1: subkey = HKDF-SHA256(key, salt = u64 cluster, info = 'mccache/1' || "

@@ -23,12 +23,14 @@ def crc32c(data: bytes) -> int:
 assert crc32c(b"123456789") == 0xE3069283
 
 TYPES = {"data": 1, "heartbeat": 2, "goodbye": 3, "nack": 4, "gone": 5, "digest_l1": 6,
-         "digest_l2": 7, "keys": 8, "repair": 9, "pull": 10, "query": 11, "query_reply": 12}
+         "digest_l2": 7, "keys": 8, "repair": 9, "pull": 10, "query": 11, "query_reply": 12,
+         "challenge": 13, "response": 14}
+VERSION = 2
 OPS = {"put": 1, "delete": 2, "clear": 3}
 
 
 def header(h, payload_len):
-    return struct.pack(">IBBBBQQQQHHI", MAGIC, h.get("version", 1), TYPES[h["type"]], h["flags"],
+    return struct.pack(">IBBBBQQQQHHI", MAGIC, h.get("version", VERSION), TYPES[h["type"]], h["flags"],
                        h.get("key_id", 0), h["cluster"], h["sender"], h["incarnation"], h["seq"],
                        h.get("frag_index", 0), h.get("frag_count", 1), payload_len)
 
@@ -118,6 +120,17 @@ add("query-reply", {"type": "query_reply", "flags": 0, "seq": 15},
     struct.pack(">QB", 99, 2) + str16("") + struct.pack(">I", len(body)) + body.encode(),
     {"query": {"request_id": 99, "kind": 2, "cache": "", "body": body}})
 
+nonce = bytes(range(0xC0, 0xD0))
+add("challenge", {"type": "challenge", "flags": 4, "seq": 16},
+    struct.pack(">QQ", 0x1111222233334444, 0x0000018C2F4E5A7F) + nonce,
+    {"challenge": {"target": 0x1111222233334444, "target_incarnation": 0x0000018C2F4E5A7F,
+                   "nonce_hex": nonce.hex()}})
+add("response", {"type": "response", "flags": 4, "seq": 17},
+    struct.pack(">QQ", 0x1111222233334444, 0x0000018C2F4E5A7F) + nonce + struct.pack(">QQQQ", 40, 12, 7, 1795315400000),
+    {"response": {"challenger": 0x1111222233334444, "challenger_incarnation": 0x0000018C2F4E5A7F,
+                  "nonce_hex": nonce.hex(), "last_seq": 40, "to_all_seq": 12, "to_one_seq": 7,
+                  "started_ms": 1795315400000}})
+
 # Datagrams every decoder must refuse, with the reason it must give.
 good = bytes.fromhex(vectors[5]["datagram_hex"])  # the heartbeat
 invalid = []
@@ -134,9 +147,10 @@ def recrc(d):
 bad("empty", b"", "too_short")
 bad("header-only", good[:47], "too_short")
 bad("bad-magic", recrc(b"XCCP" + good[4:]), "bad_magic")
-bad("unknown-version", recrc(good[:4] + b"\x02" + good[5:]), "unknown_version")
+bad("unknown-version", recrc(good[:4] + b"\x03" + good[5:]), "unknown_version")
+bad("version-1", recrc(good[:4] + b"\x01" + good[5:]), "unknown_version")
 bad("type-zero", recrc(good[:5] + b"\x00" + good[6:]), "unknown_type")
-bad("type-too-high", recrc(good[:5] + b"\x0d" + good[6:]), "unknown_type")
+bad("type-too-high", recrc(good[:5] + b"\x0f" + good[6:]), "unknown_type")
 bad("unknown-flag", recrc(good[:6] + b"\x80" + good[7:]), "bad_flags")
 bad("fragment-index-past-count", recrc(good[:40] + struct.pack(">HH", 2, 2) + good[44:]), "bad_fragment")
 bad("fragment-count-zero", recrc(good[:40] + struct.pack(">HH", 0, 0) + good[44:]), "bad_fragment")
@@ -159,6 +173,6 @@ def exact(v):
     return v
 
 
-print(json.dumps({"spec": "docs/PROTOCOL.md", "protocol_version": 1,
+print(json.dumps({"spec": "docs/PROTOCOL.md", "protocol_version": VERSION,
                   "note": "integers of 2^31 and above are decimal strings so no JSON reader loses them",
                   "valid": exact(vectors), "invalid": invalid}, indent=1))
