@@ -37,7 +37,7 @@ using namespace std::chrono_literals;
 namespace wire = mccache::wire;
 namespace crypto = mccache::crypto;
 
-namespace {
+namespace attack {
 
 constexpr const char* kGroup = "239.255.42.42";
 
@@ -72,7 +72,7 @@ constexpr int64_t kRssBoundKiB = 64 * 1024;
 extern "C" const char* __asan_default_options() { return "quarantine_size_mb=8"; }
 #endif
 
-namespace {
+namespace attack {
 
 std::string unique_cluster() {
     static std::atomic<int> n{0};
@@ -538,3 +538,5 @@ std::string put_record(const std::string& cache, const std::string& key, const s
 
 
 }  // namespace
+
+using namespace attack;

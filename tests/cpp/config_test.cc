@@ -2,6 +2,11 @@
 // and precedence, INI and environment loading, resolve() and JSON.
 #include <cjson/cJSON.h>
 #include <gtest/gtest.h>
+
+#include <chrono>
+#include <thread>
+#include <csignal>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -677,6 +682,43 @@ TEST_F(Ini, UnreadableFiles) {
     }
     // An empty file is a valid, empty configuration.
     EXPECT_TRUE(c.load_file(write("empty.ini", "")).ok());
+}
+
+// An endless file (a device, a FIFO that never ends a line, a runaway
+// generator) used to never return while memory grew about 1 GiB/s.
+TEST_F(Ini, EndlessAndHugeFilesAreErrorsNotHangs) {
+    Config c;
+    auto t0 = std::chrono::steady_clock::now();
+    Status st = c.load_file("/dev/zero");
+    EXPECT_EQ(st.code, MCCACHE_ECONFIG) << st.message;
+    EXPECT_NE(st.message.find("/dev/zero:1"), std::string::npos) << st.message;
+    // A line that never ends, with no NUL in it: a FIFO fed without end.
+    const std::string fifo = dir_ + "/endless.ini";
+    ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+    std::thread writer([&] {
+        int fd = ::open(fifo.c_str(), O_WRONLY);
+        if (fd < 0) return;
+        std::string chunk(4096, 'x');
+        while (::write(fd, chunk.data(), chunk.size()) > 0) {
+        }
+        ::close(fd);  // the reader went away (EPIPE)
+    });
+    signal(SIGPIPE, SIG_IGN);
+    st = c.load_file(fifo);
+    writer.join();
+    EXPECT_EQ(st.code, MCCACHE_ECONFIG) << st.message;
+    EXPECT_NE(st.message.find("line too long at " + fifo + ":1"), std::string::npos) << st.message;
+    // Short lines, but far too many of them: bounded by size, naming the line.
+    std::string big = "[mccache]\n";
+    while (big.size() <= (1u << 20)) big += "; a comment line of no consequence at all\n";
+    st = c.load_file(write("huge.ini", big));
+    EXPECT_EQ(st.code, MCCACHE_ECONFIG) << st.message;
+    EXPECT_NE(st.message.find("larger than 1048576 bytes"), std::string::npos) << st.message;
+    EXPECT_NE(st.message.find("huge.ini"), std::string::npos) << st.message;
+    // Neither read on: a generous bound for two refusals of a few bytes each.
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(30));
+    // And nothing changed.
+    EXPECT_EQ(text_of(c, "cache_ttl"), text_of(Config(), "cache_ttl"));
 }
 
 // -------------------------------------------------------------------- env ---

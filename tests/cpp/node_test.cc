@@ -231,3 +231,24 @@ TEST(Node, SeveralNodesInOneProcessAreIndependent) {
 }
 
 }  // namespace
+
+namespace {
+
+// What reaches a log line from the network (a name, a reason) is shown,
+// never obeyed: a newline cannot start a forged line, and bytes that are not
+// UTF-8 cannot make a JSON log line invalid.
+TEST(Log, ControlBytesAndNonUtf8AreEscaped) {
+    obs::Logger log;
+    ASSERT_TRUE(log.open("", MCCACHE_LOG_DEBUG, false, 1).ok());
+    static std::vector<std::string> lines;
+    lines.clear();
+    auto old = log.set_callback([](int, const char* m, void*) { lines.emplace_back(m); }, nullptr, nullptr);
+    log.log(MCCACHE_LOG_WARN, "cache \"%s\" from %s", "evil\n2026-12-06T00:00:00Z ERROR forged\r", "\xff\xfe");
+    log.log(MCCACHE_LOG_WARN, "%s", "caf\xc3\xa9 \xe2\x82\xac \xc2\x85 \xed\xa0\x80 \x7f");
+    ASSERT_EQ(lines.size(), 2u);
+    EXPECT_EQ(lines[0], "cache \"evil\\x0a2026-12-06T00:00:00Z ERROR forged\\x0d\" from \\xff\\xfe");
+    // UTF-8 stays; a C1 control (U+0085), a surrogate and DEL do not.
+    EXPECT_EQ(lines[1], "caf\xc3\xa9 \xe2\x82\xac \\xc2\\x85 \\xed\\xa0\\x80 \\x7f");
+}
+
+}  // namespace
