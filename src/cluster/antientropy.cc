@@ -37,6 +37,39 @@ void delay_resync(Member& m, int64_t due) {
     if (m.resync_due_ms == 0 || m.resync_due_ms > due) m.resync_due_ms = due;
 }
 
+// What the store can take before it evicts anything.
+struct Room {
+    uint64_t entries, bytes;
+};
+Room room_of(store::Store& s) {
+    const store::Stats st = s.stats();
+    const store::Limits& lim = s.limits();
+    return Room{lim.max_entries > st.entries ? lim.max_entries - st.entries : 0,
+                lim.max_bytes > st.bytes ? lim.max_bytes - st.bytes : 0};
+}
+
+// Whether group `g`'s difference from this member is explained: with the
+// digests agreed on for its buckets (those still as they were on our
+// side) in place of ours, our group digest would be theirs.
+bool explained(const Member& m, const std::string& cache, size_t g, const std::vector<uint64_t>& buckets,
+               uint64_t theirs) {
+    auto it = m.agreed.find(cache);
+    if (it == m.agreed.end()) return false;
+    uint64_t sum = 0;
+    bool any = false;
+    for (size_t i = 0; i < wire::kBucketsPerGroup; ++i) {
+        const size_t b = g * wire::kBucketsPerGroup + i;
+        uint64_t t = buckets[b];
+        auto a = it->second.find(static_cast<uint16_t>(b));
+        if (a != it->second.end() && a->second.mine == buckets[b]) {
+            t = a->second.theirs;
+            any = true;
+        }
+        sum += t * (i + 1);
+    }
+    return any && sum == theirs;
+}
+
 }  // namespace
 
 void AntiEntropy::round(const Peer* to) {
@@ -96,6 +129,10 @@ void AntiEntropy::on_digest_l1(Member& m, std::string_view payload) {
     bool deferred = false;
     for (size_t g = 0; g < wire::kGroups; ++g) {
         if (groups[g] == d.groups[g]) continue;
+        if (explained(m, cache->name(), g, buckets, d.groups[g])) {
+            counters_.add(ClusterMetric::ae_groups_agreed);
+            continue;
+        }
         // A group we hold nothing of (a joiner, or after a clear) is taken
         // from one member at a time: every member offers it at once, and
         // each would otherwise send all of it. Groups we hold entries of
@@ -107,6 +144,13 @@ void AntiEntropy::on_digest_l1(Member& m, std::string_view payload) {
             }
             claim(cache->name(), static_cast<uint16_t>(g), m, t);
         }
+        // Reopened: the member answers with a Keys message for each bucket
+        // that still differs, which records its agreement again; a bucket
+        // that no longer differs must not keep a stale one (it would keep
+        // the group from ever being explained).
+        if (auto it = m.agreed.find(cache->name()); it != m.agreed.end())
+            for (size_t i = 0; i < wire::kBucketsPerGroup; ++i)
+                it->second.erase(static_cast<uint16_t>(g * wire::kBucketsPerGroup + i));
         wire::DigestL2 l2;
         l2.cache = cache->name();
         l2.group = static_cast<uint16_t>(g);
@@ -159,14 +203,21 @@ void AntiEntropy::on_digest_l2(Member& m, std::string_view payload) {
     // The member still differs from us: check again once these repairs land.
     if (m.resync_due_ms == 0) m.resync_due_ms = t + kResyncDelayMs;
     const Peer peer = m.peer();
+    const Room room = room_of(cache->store());
     for (size_t i = 0; i < wire::kBucketsPerGroup; ++i) {
         size_t b = d.group * wire::kBucketsPerGroup + i;
         if (buckets[b] == d.buckets[i]) continue;
         counters_.add(ClusterMetric::ae_buckets_compared);
         std::vector<store::Store::KeyVersion> list = cache->store().list_bucket(b);
+        wire::Keys k;
+        k.cache = cache->name();
+        k.bucket = static_cast<uint16_t>(b);
+        k.digest = buckets[b];
+        k.room_entries = room.entries;
+        k.room_bytes = room.bytes;
         std::string out;
         wire::Writer w(out);
-        wire::encode_keys_prefix(w, cache->name(), static_cast<uint16_t>(b), 0, static_cast<uint32_t>(list.size()));
+        wire::encode_keys_prefix(w, k, static_cast<uint32_t>(list.size()));
         for (const auto& kv : list)
             wire::encode_key_version(w, {kv.key, kv.version.hlc, kv.version.node, kv.tombstone});
         control_.send(wire::Type::Keys, out, &peer);
@@ -182,8 +233,15 @@ void AntiEntropy::on_keys(Member& m, std::string_view payload) {
     }
     Replica* cache = host_.find_cache(k.cache, true);
     if (!cache) return;
+    store::Store& s = cache->store();
+    // What each mode reconciles: the version of a key both hold, and
+    // deletes, always; a key only one side holds, in replicate mode only,
+    // and then only as far as the side that lacks it has room, so that
+    // anti-entropy fills a member but never makes it evict (an entry one
+    // member evicted and another kept is not pulled back and forth).
     const bool replicate = cache->mode() == MCCACHE_MODE_REPLICATE;
-    std::vector<store::Store::KeyVersion> mine = cache->store().list_bucket(k.bucket);
+    const store::Version their_horizon{k.horizon_hlc, k.horizon_node};
+    std::vector<store::Store::KeyVersion> mine = s.list_bucket(k.bucket);
     std::unordered_map<std::string_view, const store::Store::KeyVersion*> index;
     index.reserve(mine.size());
     for (const auto& kv : mine) index.emplace(kv.key, &kv);
@@ -191,20 +249,45 @@ void AntiEntropy::on_keys(Member& m, std::string_view payload) {
     std::vector<std::string> repair;
     std::vector<std::string_view> pull;
     std::unordered_map<std::string_view, bool> seen;
+    Room my_room = room_of(s);
     for (const wire::KeyVersion& theirs : k.entries) {
         if (theirs.key.size() > host_.settings().max_key_size) continue;
         seen.emplace(theirs.key, true);
-        store::Version tv{theirs.hlc, theirs.node};
+        const store::Version tv{theirs.hlc, theirs.node};
         auto it = index.find(theirs.key);
         if (it != index.end()) {
             if (it->second->version > tv) repair.emplace_back(theirs.key);
             else if (tv > it->second->version) pull.push_back(theirs.key);
-        } else if (replicate || theirs.tombstone) {
+        } else if (theirs.tombstone) {
             pull.push_back(theirs.key);
+        } else if (replicate && my_room.entries > 0 && my_room.bytes > 0) {
+            pull.push_back(theirs.key);
+            --my_room.entries;
         }
     }
-    for (const auto& kv : mine)
-        if (!seen.count(kv.key) && (replicate || kv.tombstone)) repair.push_back(kv.key);
+    uint64_t their_entries = k.room_entries, their_bytes = k.room_bytes;
+    for (const auto& kv : mine) {
+        if (seen.count(kv.key)) continue;
+        if (kv.tombstone) {
+            repair.push_back(kv.key);
+            continue;
+        }
+        if (!replicate || their_entries == 0 || kv.version <= their_horizon) continue;
+        store::Metadata md;
+        if (!s.metadata(kv.key.data(), kv.key.size(), &md) || md.charged_bytes > their_bytes) continue;
+        their_bytes -= md.charged_bytes;
+        --their_entries;
+        repair.push_back(kv.key);
+    }
+    // Nothing either way: the bucket's difference is explained until one
+    // of the two digests moves (see explained()).
+    auto& agreed = m.agreed[cache->name()];
+    if (repair.empty() && pull.empty()) {
+        std::vector<uint64_t> buckets = digests_of(s);
+        agreed[k.bucket] = Member::Agreement{buckets[k.bucket], k.digest};
+    } else {
+        agreed.erase(k.bucket);
+    }
     const Peer peer = m.peer();
     if (!repair.empty()) repairs_.queue(peer, cache->name(), std::move(repair));
     for (size_t i = 0; i < pull.size(); i += kMaxPullKeys) {

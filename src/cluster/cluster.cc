@@ -10,6 +10,10 @@ using metrics::ClusterMetric;
 
 namespace {
 
+// After admitting a member, a second anti-entropy round with it this much
+// later (see on_datagram).
+constexpr int64_t kAdmittedResyncMs = 250;
+
 // Start time in the high bits: a restarted member's incarnation is larger
 // than its last one, so replayed datagrams of an old incarnation can be told
 // apart. The random low bits separate two starts in the same millisecond
@@ -276,6 +280,10 @@ void Cluster::on_datagram(const unsigned char* data, size_t len, const transport
         if (admitted && contact != Membership::Contact::Known) {
             const Peer to = admitted->peer();
             antientropy_.round(&to);
+            // And once more shortly: the member may not have admitted us yet
+            // (its challenge of us can still be on the way), and would then
+            // drop this round unread.
+            admitted->resync_due_ms = host_.now_ms() + kAdmittedResyncMs;
         }
         return;
     }

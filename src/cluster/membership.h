@@ -8,6 +8,7 @@
 #include <functional>
 #include <map>
 #include <string>
+#include <unordered_map>
 
 #include "cluster/control.h"
 #include "cluster/handshake.h"
@@ -54,6 +55,15 @@ struct Member {
     // [0] to all, [1] to one: separate, because the two arrive on different
     // sockets with different backlogs. (The stream deduplicates itself.)
     ReplayWindow window[2];
+    // Anti-entropy: buckets where this member and we differ, and the last
+    // exchange found nothing either side should send (keys one side holds
+    // that its mode or its room keeps the other from taking). While both
+    // digests stay as they were, the difference is explained and no round
+    // reopens it: the cluster goes quiet.
+    struct Agreement {
+        uint64_t mine = 0, theirs = 0;
+    };
+    std::map<std::string, std::unordered_map<uint16_t, Agreement>, std::less<>> agreed;
 
     Peer peer() const { return Peer{addr, id, incarnation}; }
 };

@@ -119,6 +119,7 @@ struct Def {
     X(reassembly_dropped, "reassembly_dropped", Counter, "", "Partial messages dropped: over reassembly_buffer or older than reassembly_timeout.") \
     X(ae_rounds, "ae_rounds", Counter, "", "Anti-entropy rounds started.")                                  \
     X(ae_groups_deferred, "ae_groups_deferred", Counter, "", "Digest groups left to the member already converging them.") \
+    X(ae_groups_agreed, "ae_groups_agreed", Counter, "", "Digest groups left alone: their difference is one the last exchange found nothing to do about (keys the mode or the room keeps one side from taking).") \
     X(ae_digests_received, "ae_digests_received", Counter, "", "Cache digests received.")                 \
     X(ae_buckets_compared, "ae_buckets_compared", Counter, "", "Buckets whose key lists were exchanged.") \
     X(ae_keys_repaired, "ae_keys_repaired", Counter, "records", "Entries changed here by a repair.")      \

@@ -355,11 +355,14 @@ Error decode_digest_l2(std::string_view payload, DigestL2* out) {
     return rd.done() && !out->cache.empty() && out->group < kGroups ? Error::None : Error::Malformed;
 }
 
-void encode_keys_prefix(Writer& w, std::string_view cache, uint16_t bucket, uint8_t reply,
-                        uint32_t count) {
-    w.str16(cache);
-    w.u16(bucket);
-    w.u8(reply);
+void encode_keys_prefix(Writer& w, const Keys& k, uint32_t count) {
+    w.str16(k.cache);
+    w.u16(k.bucket);
+    w.u64(k.digest);
+    w.u64(k.room_entries);
+    w.u64(k.room_bytes);
+    w.u64(k.horizon_hlc);
+    w.u64(k.horizon_node);
     w.u32(count);
 }
 
@@ -374,12 +377,16 @@ Error decode_keys(std::string_view payload, Keys* out) {
     Reader rd(payload);
     out->cache = rd.str16();
     out->bucket = rd.u16();
-    out->reply = rd.u8();
+    out->digest = rd.u64();
+    out->room_entries = rd.u64();
+    out->room_bytes = rd.u64();
+    out->horizon_hlc = rd.u64();
+    out->horizon_node = rd.u64();
     uint32_t n = rd.u32();
     out->entries.clear();
     // Each entry takes at least 21 bytes: refuse counts the payload cannot hold.
     if (!rd.ok() || out->cache.empty() || out->bucket >= kGroups * kBucketsPerGroup ||
-        out->reply > 1 || static_cast<uint64_t>(n) * 21 > rd.remaining())
+        static_cast<uint64_t>(n) * 21 > rd.remaining())
         return Error::Malformed;
     out->entries.reserve(n);
     for (uint32_t i = 0; i < n; ++i) {

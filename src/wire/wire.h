@@ -243,14 +243,20 @@ struct KeyVersion {
     uint64_t hlc = 0, node = 0;
     bool tombstone = false;
 };
+// One bucket's (key, version) list, from the initiator of an anti-entropy
+// round, with what the responder needs to decide what to send it.
 struct Keys {
     std::string_view cache;
     uint16_t bucket = 0;
-    uint8_t reply = 0;  // 1: the answer to a Keys message; do not answer again
+    uint64_t digest = 0;        // the sender's digest of this bucket
+    uint64_t room_entries = 0;  // what the sender can still take without evicting
+    uint64_t room_bytes = 0;
+    uint64_t horizon_hlc = 0;   // the sender refuses versions at or below this
+    uint64_t horizon_node = 0;  //   for keys it does not hold (collected tombstones)
     std::vector<KeyVersion> entries;
 };
-void encode_keys_prefix(Writer& w, std::string_view cache, uint16_t bucket, uint8_t reply,
-                        uint32_t count);
+// The fields of `k` but its entries, then `count` for the entries that follow.
+void encode_keys_prefix(Writer& w, const Keys& k, uint32_t count);
 void encode_key_version(Writer& w, const KeyVersion& kv);
 Error decode_keys(std::string_view payload, Keys* out);
 

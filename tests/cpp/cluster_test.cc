@@ -119,6 +119,22 @@ protected:
         n.node->node->set_faults(drop, drop_recv);
     }
 
+    // Every node's members and cluster metrics, for a failure message.
+    std::string dump() {
+        std::string out;
+        for (auto& n : nodes) {
+            char* j = nullptr;
+            mccache_members_json(n.node, &j);
+            out += "\nmembers: " + std::string(j ? j : "?");
+            mccache_free(j);
+            mccache_metrics_json(n.node, &j);
+            std::string m(j ? j : "?");
+            mccache_free(j);
+            out += "\nmetrics: " + m.substr(m.find("\"cluster\""));
+        }
+        return out;
+    }
+
     static std::string get(const Node& n, const std::string& key) {
         mccache_value_t* v = nullptr;
         if (mccache_get(n.cache, key.data(), key.size(), &v) != MCCACHE_OK) return "<miss>";
@@ -231,6 +247,62 @@ TEST_F(Cluster, UpdateModeAppliesOnlyWhereThePeerHasTheKey) {
     // Deletes apply everywhere they can.
     EXPECT_EQ(mccache_delete(nodes[0].cache, "shared", 6), MCCACHE_OK);
     ASSERT_TRUE(wait_until([&] { return !has(nodes[1], "shared"); }));
+}
+
+// After convergence, anti-entropy must fall silent in every mode, also
+// where members legitimately hold different keys: update and invalidate
+// modes (a remote write does not create the key), and replicate mode when a
+// full cache evicted what another kept. Before, update and invalidate kept
+// thousands of packets per second going, re-comparing the same buckets and
+// resending repairs the receiver refused.
+TEST_F(Cluster, AntiEntropyGoesQuietOnceConvergedInEveryMode) {
+    struct Case {
+        const char* mode;
+        const char* cache_max;
+    };
+    for (const Case& c : {Case{"update", "65536"}, Case{"invalidate", "65536"}, Case{"replicate", "200"}}) {
+        SCOPED_TRACE(c.mode);
+        for (auto& n : nodes) mccache_close(n.node);
+        nodes.clear();
+        name = unique_cluster();
+        open_n(3, {{"cache_mode", c.mode}, {"cache_max", c.cache_max}, {"cache_pulse", "200ms"}});
+        // Each member writes keys of its own, then some everyone touches.
+        for (int i = 0; i < 300; ++i) put(nodes[i % 3], "own-" + std::to_string(i), std::string(64, 'a' + i % 3));
+        for (int i = 0; i < 50; ++i)
+            for (auto& n : nodes) put(n, "shared-" + std::to_string(i), "v");
+        // Let the stream, the pulses and the repairs settle.
+        for (auto& n : nodes) mccache_sync(n.node);
+        // Settled: no bucket compared and no key pulled for 1.5 s (seven
+        // pulses, and past the 1 s a deferred group waits).
+        uint64_t last = 0;
+        int quiet_looks = 0;
+        ASSERT_TRUE(wait_until([&] {
+            uint64_t now = 0;
+            for (auto& n : nodes) now += counter(n, "ae_buckets_compared") + counter(n, "ae_keys_pulled");
+            quiet_looks = now == last ? quiet_looks + 1 : 0;
+            last = now;
+            std::this_thread::sleep_for(500ms);
+            return quiet_looks >= 3;
+        }, 30s)) << "anti-entropy never settled" << dump();
+        // Now quiet: over 2 s (ten pulses each), rounds go on but find
+        // nothing to compare, pull or repair.
+        std::vector<uint64_t> before;
+        for (auto& n : nodes)
+            for (const char* k : {"ae_buckets_compared", "ae_keys_pulled", "ae_keys_repaired", "packets_out", "ae_rounds"})
+                before.push_back(counter(n, k));
+        std::this_thread::sleep_for(2s);
+        size_t i = 0;
+        for (auto& n : nodes) {
+            EXPECT_EQ(counter(n, "ae_buckets_compared"), before[i]) << dump();
+            EXPECT_EQ(counter(n, "ae_keys_pulled"), before[i + 1]);
+            EXPECT_EQ(counter(n, "ae_keys_repaired"), before[i + 2]);
+            // Heartbeats (40 at 50 ms) and one DigestL1 per pulse (10): the
+            // rest of the budget is slack for timer jitter, not for work.
+            EXPECT_LT(counter(n, "packets_out") - before[i + 3], 2 * (40 + 10)) << dump();
+            EXPECT_GT(counter(n, "ae_rounds"), before[i + 4]) << "no rounds ran: the check proves nothing";
+            i += 5;
+        }
+    }
 }
 
 TEST_F(Cluster, InvalidateModeDropsRemoteCopies) {
@@ -532,7 +604,7 @@ TEST_F(Cluster, JoiningMemberReceivesTheState) {
     ASSERT_TRUE(wait_until([&] { return len(nodes[0]) == 5000 && len(nodes[1]) == 5000; }));
     open();  // a late joiner, empty
     ASSERT_TRUE(wait_until([&] { return converged(); }, 30s))
-        << "joiner has " << len(nodes[2]) << " of 5000";
+        << "joiner has " << len(nodes[2]) << " of 5000" << dump();
     EXPECT_EQ(get(nodes[2], "key4321"), "value4321");
 }
 

@@ -361,7 +361,10 @@ TEST_F(Tampering, LyingLengthsInsideAnAuthenticPayloadAreMalformed) {
     std::string keys_count;                                    // Keys: 4 billion entries promised
     {
         wire::Writer w(keys_count);
-        wire::encode_keys_prefix(w, "c", 1, 0, 0xFFFFFFFFu);
+        wire::Keys k;
+        k.cache = "c";
+        k.bucket = 1;
+        wire::encode_keys_prefix(w, k, 0xFFFFFFFFu);
         wire::encode_key_version(w, {"x", 1, 2, false});
     }
     std::string pull_count = wire::encode_pull("c", {"x"});

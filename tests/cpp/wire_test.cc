@@ -131,8 +131,16 @@ std::string encode_fields(const cJSON* v, Type type, std::deque<std::string>& ke
     }
     if (const cJSON* k = cJSON_GetObjectItemCaseSensitive(v, "keys")) {
         const cJSON* entries = at(k, "entries");
-        encode_keys_prefix(w, at(k, "cache")->valuestring, static_cast<uint16_t>(u64(at(k, "bucket"))), 0,
-                           static_cast<uint32_t>(cJSON_GetArraySize(entries)));
+        Keys head;
+        keep.push_back(at(k, "cache")->valuestring);
+        head.cache = keep.back();
+        head.bucket = static_cast<uint16_t>(u64(at(k, "bucket")));
+        head.digest = u64(at(k, "digest"));
+        head.room_entries = u64(at(k, "room_entries"));
+        head.room_bytes = u64(at(k, "room_bytes"));
+        head.horizon_hlc = u64(at(k, "horizon_hlc"));
+        head.horizon_node = u64(at(k, "horizon_node"));
+        encode_keys_prefix(w, head, static_cast<uint32_t>(cJSON_GetArraySize(entries)));
         const cJSON* e;
         cJSON_ArrayForEach(e, entries) {
             keep.push_back(from_hex(at(e, "key_hex")->valuestring));

@@ -217,13 +217,19 @@ std::string payload_for(wire::Type type, fuzz::Input& in, uint64_t sender) {
         case wire::Type::Keys: {
             std::string cache = cache_name(in), out;
             wire::Writer w(out);
-            uint16_t bucket = in.u16() % 4200;
-            uint8_t reply = in.u8() % 3;
+            wire::Keys k;
+            k.cache = cache;
+            k.bucket = in.u16() % 4200;
+            k.digest = in.u64();
+            k.room_entries = in.flag() ? in.u64() : in.u8();
+            k.room_bytes = in.flag() ? in.u64() : in.u16();
+            k.horizon_hlc = in.flag() ? in.u64() : 0;
+            k.horizon_node = in.u64();
             int n = in.u8() % 8;
             std::vector<std::string> keys;
             for (int i = 0; i < n; ++i) keys.push_back(in.bytes(40));
-            wire::encode_keys_prefix(w, cache, bucket, reply, static_cast<uint32_t>(n));
-            for (auto& k : keys) wire::encode_key_version(w, {k, in.u64(), in.u64(), in.flag()});
+            wire::encode_keys_prefix(w, k, static_cast<uint32_t>(n));
+            for (auto& key : keys) wire::encode_key_version(w, {key, in.u64(), in.u64(), in.flag()});
             return out;
         }
         case wire::Type::Pull: {

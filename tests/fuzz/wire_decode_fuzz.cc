@@ -67,7 +67,7 @@ void payload_decoders(std::string_view p) {
             FUZZ_CHECK(inside(k.cache, p) && k.bucket < kGroups * kBucketsPerGroup);
             std::string again;
             Writer w(again);
-            encode_keys_prefix(w, k.cache, k.bucket, k.reply, static_cast<uint32_t>(k.entries.size()));
+            encode_keys_prefix(w, k, static_cast<uint32_t>(k.entries.size()));
             for (const KeyVersion& kv : k.entries) {
                 FUZZ_CHECK(inside(kv.key, p) && !kv.key.empty());
                 encode_key_version(w, kv);
@@ -89,6 +89,12 @@ void payload_decoders(std::string_view p) {
             FUZZ_CHECK(reply || q.body.empty());
             FUZZ_CHECK(encode_query(q) == p);
         }
+    }
+    {
+        Challenge c;
+        if (decode_challenge(p, &c) == Error::None) FUZZ_CHECK(encode_challenge(c) == p);
+        Response r;
+        if (decode_response(p, &r) == Error::None) FUZZ_CHECK(encode_response(r) == p);
     }
 }
 

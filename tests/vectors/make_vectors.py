@@ -105,10 +105,11 @@ add("digest-l2", {"type": "digest_l2", "flags": 0, "seq": 10},
 keys = [{"key_hex": b"alice".hex(), "hlc": 1 << 16, "node": 2, "tombstone": False},
         {"key_hex": b"bob".hex(), "hlc": 3 << 16, "node": 4, "tombstone": True}]
 add("keys", {"type": "keys", "flags": 0, "seq": 12},
-    str16("users") + struct.pack(">HBI", 4095, 0, 2) + b"".join(
+    str16("users") + struct.pack(">HQQQQQI", 4095, 0x0123456789ABCDEF, 1000, 1 << 20, 7 << 16, 3, 2) + b"".join(
         struct.pack(">I", len(bytes.fromhex(k["key_hex"]))) + bytes.fromhex(k["key_hex"]) +
         struct.pack(">QQB", k["hlc"], k["node"], 1 if k["tombstone"] else 0) for k in keys),
-    {"keys": {"cache": "users", "bucket": 4095, "entries": keys}})
+    {"keys": {"cache": "users", "bucket": 4095, "digest": 0x0123456789ABCDEF, "room_entries": 1000,
+              "room_bytes": 1 << 20, "horizon_hlc": 7 << 16, "horizon_node": 3, "entries": keys}})
 add("pull", {"type": "pull", "flags": 0, "seq": 13},
     str16("users") + struct.pack(">I", 2) + struct.pack(">I", 5) + b"alice" + struct.pack(">I", 3) + b"bob",
     {"pull": {"cache": "users", "keys_hex": [b"alice".hex(), b"bob".hex()]}})
