@@ -89,11 +89,17 @@ void AntiEntropy::round(const Peer* to) {
 
 void AntiEntropy::tick(int64_t t) {
     members_.for_each([&](Member& m) {
-        if (m.resync_due_ms && t >= m.resync_due_ms && m.state == MemberState::Alive) {
-            m.resync_due_ms = 0;
-            const Peer to = m.peer();
-            round(&to);
+        if (!m.resync_due_ms || t < m.resync_due_ms || m.state != MemberState::Alive) return;
+        const Peer to = m.peer();
+        // Repairs still on their way, either way: a round now would find
+        // their keys missing and ask for them again. It waits until they
+        // have landed.
+        if (repairs_.busy(to) || t - m.repair_in.last_ms < kResyncDelayMs) {
+            m.resync_due_ms = t + kResyncDelayMs;
+            return;
         }
+        m.resync_due_ms = 0;
+        round(&to);
     });
 }
 
@@ -107,6 +113,14 @@ void AntiEntropy::on_digest_l1(Member& m, std::string_view payload) {
     counters_.add(ClusterMetric::ae_digests_received);
     Replica* cache = host_.find_cache(d.cache, true);
     if (!cache) return;
+    // Our repairs to this member are still on their way: comparing now
+    // would count their keys as missing again. Our own round with it
+    // follows once they have landed (tick()).
+    if (repairs_.busy(m.peer())) {
+        counters_.add(ClusterMetric::ae_groups_deferred);
+        delay_resync(m, host_.now_ms() + kResyncDelayMs);
+        return;
+    }
     store::Store& s = cache->store();
     store::Version theirs{d.floor_hlc, d.floor_node};
     store::Version mine = s.clear_floor();
@@ -119,7 +133,7 @@ void AntiEntropy::on_digest_l1(Member& m, std::string_view payload) {
         r.cache = cache->name();
         r.hlc = mine.hlc;
         r.node = mine.node;
-        repairs_.send_now(m.peer(), r);
+        repairs_.send_record(m.peer(), r);
     }
     std::vector<uint64_t> buckets = digests_of(s);
     uint64_t groups[wire::kGroups];
@@ -220,7 +234,7 @@ void AntiEntropy::on_digest_l2(Member& m, std::string_view payload) {
         wire::encode_keys_prefix(w, k, static_cast<uint32_t>(list.size()));
         for (const auto& kv : list)
             wire::encode_key_version(w, {kv.key, kv.version.hlc, kv.version.node, kv.tombstone});
-        control_.send(wire::Type::Keys, out, &peer);
+        repairs_.send_message(peer, wire::Type::Keys, std::move(out));
     }
 }
 
@@ -293,7 +307,7 @@ void AntiEntropy::on_keys(Member& m, std::string_view payload) {
     for (size_t i = 0; i < pull.size(); i += kMaxPullKeys) {
         std::vector<std::string_view> chunk(pull.begin() + static_cast<ptrdiff_t>(i),
                                             pull.begin() + static_cast<ptrdiff_t>(std::min(pull.size(), i + kMaxPullKeys)));
-        control_.send(wire::Type::Pull, wire::encode_pull(cache->name(), chunk), &peer);
+        repairs_.send_message(peer, wire::Type::Pull, wire::encode_pull(cache->name(), chunk));
         counters_.add(ClusterMetric::ae_keys_pulled, chunk.size());
     }
 }

@@ -45,7 +45,7 @@ Cluster::Cluster(Host& host)
       members_(host, reassembly_, counters_),
       stream_in_(host, control_, members_, counters_),
       applier_(host, counters_),
-      repairs_(host, control_, stream_, udp_, counters_),
+      repairs_(host, control_, udp_, counters_),
       antientropy_(host, control_, repairs_, members_, counters_),
       queries_(host, control_, members_, counters_) {}
 
@@ -79,7 +79,9 @@ Status Cluster::start(uv_loop_t* loop) {
     if (!udp_.enabled()) return Status::Ok();
     uv_timer_init(loop, &tick_timer_);
     uv_timer_init(loop, &pulse_timer_);
-    tick_timer_.data = pulse_timer_.data = this;
+    uv_check_init(loop, &after_io_);
+    tick_timer_.data = pulse_timer_.data = after_io_.data = this;
+    uv_check_start(&after_io_, &Cluster::on_after_io);
     stream_in_.start(loop);
     repairs_.start(loop);
     timers_open_ = true;
@@ -117,6 +119,8 @@ void Cluster::stop() {
         uv_timer_stop(t);
         uv_close(reinterpret_cast<uv_handle_t*>(t), nullptr);
     }
+    uv_check_stop(&after_io_);
+    uv_close(reinterpret_cast<uv_handle_t*>(&after_io_), nullptr);
     stream_in_.stop();
     repairs_.stop();
     timers_open_ = false;
@@ -162,6 +166,51 @@ metrics::Snapshot<ClusterMetric> Cluster::metrics() const {
 void Cluster::on_tick(uv_timer_t* t) { static_cast<Cluster*>(t->data)->tick(); }
 
 void Cluster::on_pulse(uv_timer_t* t) { static_cast<Cluster*>(t->data)->antientropy_.round(nullptr); }
+
+void Cluster::on_after_io(uv_check_t* c) {
+    auto* self = static_cast<Cluster*>(c->data);
+    self->flush_acks();
+    // A sender's gap that cannot be repaired starts its anti-entropy round
+    // now, not at the next tick.
+    self->antientropy_.tick(self->host_.now_ms());
+}
+
+void Cluster::flush_acks() {
+    const int64_t t = host_.now_ms();
+    size_t active = 0;
+    members_.for_each([&](Member& m) {
+        if (t - m.repair_in.last_ms < 200) ++active;
+    });
+    members_.for_each([&](Member& m) {
+        Member::RepairIn& in = m.repair_in;
+        if (!in.due) return;
+        in.due = false;
+        // The receive buffer, shared among the members repairing us now: a
+        // quarter of it, since a datagram costs the kernel more than its
+        // bytes, and the rest absorbs what else arrives meanwhile.
+        wire::RepairAck ack;
+        ack.window = static_cast<uint32_t>(
+            std::max<int64_t>(udp_.rcvbuf_granted() / 4 / static_cast<int64_t>(std::max<size_t>(active, 1)), 3000));
+        ack.done.swap(in.done);
+        for (auto& [id, p] : m.partials.by_id) {
+            if ((id & 3) != 2 || !Repairs::carried(p.type)) continue;  // the channel's messages only
+            wire::PartialMessage pm;
+            pm.seq = id >> 2;
+            for (size_t i = 0; i < p.frags.size(); ++i)
+                if (!p.frags[i].empty()) pm.highest = static_cast<uint16_t>(i);
+            for (size_t i = 0; i < pm.highest; ++i) {
+                if (!p.frags[i].empty()) continue;
+                if (!pm.missing.empty() && pm.missing.back().second + 1u == i) pm.missing.back().second = static_cast<uint16_t>(i);
+                else pm.missing.emplace_back(static_cast<uint16_t>(i), static_cast<uint16_t>(i));
+            }
+            // Nothing more for a while: the tail may be lost too.
+            pm.tail = t - p.updated_ms > 20;
+            if (!pm.missing.empty() || pm.tail) ack.partial.push_back(std::move(pm));
+        }
+        const Peer to = m.peer();
+        control_.send(wire::Type::RepairAck, wire::encode_repair_ack(ack), &to);
+    });
+}
 
 void Cluster::tick() {
     send_heartbeat();
@@ -306,7 +355,20 @@ void Cluster::on_datagram(const unsigned char* data, size_t len, const transport
     // Nothing about the member changes (liveness, state) until the datagram
     // has passed these checks: a replay must not revive a member.
     ReplayWindow& window = m->window[(h.flags & wire::kFlagUnicast) ? 1 : 0];
-    if (!sequenced && window.check(h.seq, false)) return reject(ClusterMetric::rejected_replayed, "replayed", from);
+    const bool channel = Repairs::carried(h.type) && (h.flags & wire::kFlagUnicast);
+    const bool late_repair = channel && window.too_old(h.seq) && h.seq > m->unicast_base;
+    if (!sequenced && !late_repair && window.check(h.seq, false)) {
+        if (channel) {
+            // A message of the repair channel we took, sent again because
+            // our acknowledgement was lost: acknowledge it again, or the
+            // sender waits forever.
+            m->repair_in.done.push_back(h.seq);
+            m->repair_in.due = true;
+            counters_.add(ClusterMetric::duplicates);
+            return;
+        }
+        return reject(ClusterMetric::rejected_replayed, "replayed", from);
+    }
     if (sequenced && m->stream.has(h.seq)) {
         counters_.add(ClusterMetric::duplicates);  // a resent or replayed stream message: nothing new
         return;
@@ -315,13 +377,18 @@ void Cluster::on_datagram(const unsigned char* data, size_t len, const transport
         const Peer to = m->peer();
         antientropy_.round(&to);
     }
+    if (channel) {  // acknowledged after this loop turn (flush_acks)
+        m->repair_in.due = true;
+        m->repair_in.last_ms = host_.now_ms();
+    }
     std::string whole;
     if (h.frag_count > 1) {
         counters_.add(ClusterMetric::fragments_received);
         if (!reassembly_.add(m->partials, h, payload, host_.now_ms(), &whole)) return;
         payload = whole;
     }
-    if (!sequenced) window.check(h.seq, true);  // marked once the whole message is in
+    if (!sequenced && !late_repair) window.check(h.seq, true);  // marked once the whole message is in
+    if (channel) m->repair_in.done.push_back(h.seq);
     dispatch(*m, h, payload);
 }
 
@@ -349,13 +416,14 @@ void Cluster::dispatch(Member& m, const wire::Header& h, std::string_view payloa
         }
         case wire::Type::Goodbye: members_.goodbye(m); break;
         case wire::Type::Nack: {
-            std::vector<wire::SeqRange> ranges, gone;
-            if (wire::decode_ranges(payload, &ranges) != wire::Error::None) {
+            wire::Nack nack;
+            std::vector<wire::SeqRange> gone;
+            if (wire::decode_nack(payload, &nack) != wire::Error::None) {
                 counters_.add(ClusterMetric::rejected_malformed);
                 break;
             }
             counters_.add(ClusterMetric::nacks_received);
-            stream_.resend(ranges, m.addr, &gone);
+            stream_.resend(nack, m.addr, members_.alive(), &gone);
             if (gone.size() > 256) gone.resize(256);  // the rest is asked again
             if (!gone.empty()) {
                 const Peer to = m.peer();
@@ -377,6 +445,15 @@ void Cluster::dispatch(Member& m, const wire::Header& h, std::string_view payloa
         case wire::Type::DigestL2: antientropy_.on_digest_l2(m, payload); break;
         case wire::Type::Keys: antientropy_.on_keys(m, payload); break;
         case wire::Type::Repair: applier_.apply(payload, store::Origin::Repair, m.id); break;
+        case wire::Type::RepairAck: {
+            wire::RepairAck ack;
+            if (wire::decode_repair_ack(payload, &ack) != wire::Error::None) {
+                counters_.add(ClusterMetric::rejected_malformed);
+                break;
+            }
+            repairs_.on_ack(m.peer(), ack);
+            break;
+        }
         case wire::Type::Pull: antientropy_.on_pull(m, payload); break;
         case wire::Type::Query: queries_.on_query(m, payload); break;
         case wire::Type::QueryReply: queries_.on_reply(m, payload); break;

@@ -97,6 +97,8 @@ private:
     void tick();
     static void on_tick(uv_timer_t* t);
     static void on_pulse(uv_timer_t* t);
+    static void on_after_io(uv_check_t* c);
+    void flush_acks();  // RepairAcks to the members that repaired us this loop turn
 
     Host& host_;
     metrics::Counters<metrics::ClusterMetric> counters_;
@@ -124,6 +126,7 @@ private:
     uint64_t rejects_since_log_ = 0;
 
     uv_timer_t tick_timer_{}, pulse_timer_{};
+    uv_check_t after_io_{};
     bool timers_open_ = false;
 };
 

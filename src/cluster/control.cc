@@ -35,12 +35,32 @@ void Control::send(wire::Type type, std::string_view payload, const Peer* to) {
     if (e == FrameError::SealFailed) host_.log().log(MCCACHE_LOG_ERROR, "cannot seal a datagram; message dropped");
 }
 
-void Control::send_records(wire::Type type, const std::vector<wire::Record>& records, uint8_t flags, const Peer& to,
-                           std::vector<std::string>* large) {
-    pack_records(records, cap_, flags, [&](std::string_view payload, bool is_large) {
-        if (is_large) large->emplace_back(payload);
-        else send(type, payload, &to);
+uint64_t Control::send_kept(wire::Type type, std::string_view payload, const Peer& to,
+                           std::vector<std::string>* frames) {
+    wire::Header h;
+    h.type = type;
+    h.flags = wire::kFlagUnicast;
+    h.cluster = cluster_id_;
+    h.sender = host_.node_id();
+    h.incarnation = incarnation_;
+    const size_t frags = fragment_count(payload.size(), cap_);
+    if (frags > wire::kMaxFragments) {
+        host_.log().log(MCCACHE_LOG_ERROR, "message of %zu bytes exceeds the fragment limit", payload.size());
+        return 0;
+    }
+    h.seq = ++next_to_one_;
+    frames->clear();
+    const std::string aad = wire::destination_aad(to.id, to.incarnation);
+    FrameError e = frame(h, payload, cap_, *sealer_, aad, [&](std::string&& dgram, const wire::Header&, std::string_view) {
+        udp_.send_to(to.addr, dgram);
+        if (frags > 1) counters_.add(ClusterMetric::fragments_sent);
+        frames->push_back(std::move(dgram));
     });
+    if (e == FrameError::SealFailed) {
+        host_.log().log(MCCACHE_LOG_ERROR, "cannot seal a datagram; message dropped");
+        return 0;
+    }
+    return h.seq;
 }
 
 }  // namespace mccache::cluster

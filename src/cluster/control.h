@@ -36,11 +36,12 @@ public:
 
     // To every member (to == nullptr) or to one.
     void send(wire::Type type, std::string_view payload, const Peer* to);
-    // Records, packed into as few messages as fit (Repair, by unicast).
-    // Records too large for one datagram go to `large` instead, encoded
-    // with the given record flags, for the caller to send on the stream.
-    void send_records(wire::Type type, const std::vector<wire::Record>& records, uint8_t flags, const Peer& to,
-                      std::vector<std::string>* large);
+    // Like send() to one member, but the datagrams sent are handed back
+    // (sealed) with the message's seq, for the caller to resend as they are.
+    // 0 if nothing was sent.
+    uint64_t send_kept(wire::Type type, std::string_view payload, const Peer& to, std::vector<std::string>* frames);
+    // One datagram kept by send_kept(), again.
+    void resend(const Peer& to, std::string_view datagram) { udp_.send_to(to.addr, datagram); }
 
     size_t capacity() const { return cap_; }
     // The largest datagram a message of `payload` bytes becomes, unfragmented.

@@ -46,6 +46,7 @@ void start_stream(Member& m, const wire::Response& at) {
     m.stream.hw = m.stream.max_seen = at.last_seq;
     m.window[0].start_at(at.to_all_seq);
     m.window[1].start_at(at.to_one_seq);
+    m.unicast_base = at.to_one_seq;
 }
 }  // namespace
 

@@ -9,6 +9,7 @@
 #include <map>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "cluster/control.h"
 #include "cluster/handshake.h"
@@ -29,6 +30,8 @@ class ReplayWindow {
 public:
     // Whether `seq` was seen (or is too old to tell); with `mark`, records it.
     bool check(uint64_t seq, bool mark);
+    // Older than the window can tell.
+    bool too_old(uint64_t seq) const { return top_ >= kBits && seq <= top_ - kBits; }
     // Everything up to `top` counts as seen (what the sender had used when
     // it was admitted).
     void start_at(uint64_t top);
@@ -55,6 +58,11 @@ struct Member {
     // [0] to all, [1] to one: separate, because the two arrive on different
     // sockets with different backlogs. (The stream deduplicates itself.)
     ReplayWindow window[2];
+    // Its unicast counter when it was admitted: nothing numbered up to here
+    // is applied. (A Repair older than the window can tell is still taken
+    // above it: repairs are resent until acknowledged, and applying one
+    // twice changes nothing, versions decide.)
+    uint64_t unicast_base = 0;
     // Anti-entropy: buckets where this member and we differ, and the last
     // exchange found nothing either side should send (keys one side holds
     // that its mode or its room keeps the other from taking). While both
@@ -64,6 +72,12 @@ struct Member {
         uint64_t mine = 0, theirs = 0;
     };
     std::map<std::string, std::unordered_map<uint16_t, Agreement>, std::less<>> agreed;
+    // Repairs from this member not yet acknowledged (Repairs on its side).
+    struct RepairIn {
+        std::vector<uint64_t> done;  // unicast seqs of Repair messages that arrived whole
+        bool due = false;            // a Repair datagram arrived since the last RepairAck
+        int64_t last_ms = 0;         // when the last one arrived
+    } repair_in;
 
     Peer peer() const { return Peer{addr, id, incarnation}; }
 };

@@ -42,6 +42,7 @@ bool Reassembler::add(Partials& parts, const wire::Header& h, std::string_view f
         p.count = h.frag_count;
         p.frags.resize(h.frag_count);
         p.started_ms = now;
+        p.type = h.type;
         p.charge = overhead;
         parts.bytes += overhead;
         bytes_ += overhead;
@@ -65,6 +66,7 @@ bool Reassembler::add(Partials& parts, const wire::Header& h, std::string_view f
         return false;
     }
     p.frags[h.frag_index].assign(frag);
+    p.updated_ms = now;
     if (!last) p.frag_size = frag.size();
     else p.last_size = frag.size();
     p.bytes += frag.size();

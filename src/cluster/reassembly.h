@@ -28,6 +28,8 @@ struct Partials {
         size_t bytes = 0;      // payload received so far
         size_t charge = 0;     // what it costs the budgets: payload plus bookkeeping
         int64_t started_ms = 0;
+        int64_t updated_ms = 0;  // when its last fragment arrived
+        wire::Type type = wire::Type::Data;
     };
     std::map<uint64_t, Partial> by_id;  // by (seq << 2 | seq space)
     size_t bytes = 0;

@@ -172,18 +172,6 @@ void Stream::flush() {
     for (Outgoing& o : batch) store::value_unref(o.value);
 }
 
-void Stream::send_large(std::string_view payload) {
-    // A stream message leaves before send_mu_ is released, so nothing
-    // batched around it may hold it back: a direct send numbered after it
-    // must not overtake it.
-    const bool batching = udp_.batching();
-    if (batching) udp_.end_batch();
-    std::unique_lock<std::mutex> lock(send_mu_);
-    send_locked(payload, false);
-    log_errors(lock);
-    if (batching) udp_.begin_batch();
-}
-
 bool Stream::send_locked(std::string_view payload, bool direct) {
     // The loop sends what a direct send left behind before anything newer.
     if (!direct) send_deferred_locked();
@@ -246,16 +234,66 @@ uint64_t Stream::settle() {
     return next_seq_.load(std::memory_order_relaxed);
 }
 
-void Stream::resend(const std::vector<wire::SeqRange>& ranges, const transport::Address& to,
+void Stream::resend(const wire::Nack& nack, const transport::Address& to, size_t members,
                     std::vector<wire::SeqRange>* gone) {
     constexpr size_t kMaxResendPerNack = 256;
+    const int64_t now = host_.now_ms();
+    // Asked by many members (half of them, and at least two) within a NACK
+    // delay or two: one multicast serves them all, and those whose timer
+    // has not fired yet hear it before they ask.
+    const size_t many = std::max<size_t>(2, (members + 1) / 2);
+    const int64_t window = 2 * std::max<int64_t>(host_.settings().nack_delay_ms, 1);
+    if (asked_.size() > 4096)
+        for (auto it = asked_.begin(); it != asked_.end();) it = now - it->second.first_ms > 4 * window ? asked_.erase(it) : std::next(it);
     size_t resent = 0;
     std::unique_lock<std::mutex> lock(send_mu_);  // the retransmit buffer and the sealer
     send_deferred_locked();
     udp_.begin_batch();  // the resent frames leave in sendmmsg/GSO batches, before send_mu_ is released
     const uint64_t last = next_seq_.load(std::memory_order_relaxed);
     const uint64_t first = retransmit_.empty() ? last + 1 : retransmit_.front().seq;
-    for (const wire::SeqRange& r : ranges) {
+    // One message, whole or the listed fragments, to `to` or to everyone.
+    auto resend_one = [&](uint64_t s, const wire::PartialMessage* p) {
+        const uint64_t i = s - first;
+        if (s < first || i >= retransmit_.size() || retransmit_[i].seq != s) {
+            gone->push_back({s, s});  // left the buffer, or never stored (e.g. could not be sealed)
+            return;
+        }
+        Asked& a = asked_[s];
+        if (a.first_ms == 0 || now - a.first_ms > window) a = Asked{0, now, 0};
+        ++a.requests;
+        if (a.multicast_ms && now - a.multicast_ms < window) return;  // it is on its way to everyone
+        const bool to_all = a.requests >= many;
+        if (to_all) a.multicast_ms = now;
+        const std::vector<std::string>& frames = retransmit_[i].datagrams;
+        auto wanted = [&](size_t f) {
+            if (!p) return true;
+            if (p->tail && f > p->highest) return true;
+            for (auto [lo, hi] : p->missing)
+                if (f >= lo && f <= hi) return true;
+            return false;
+        };
+        for (size_t f = 0; f < frames.size(); ++f) {
+            if (!wanted(f)) continue;
+            std::string sealed;
+            std::string_view out = frames[f];
+            if (sealer_->sealing()) {
+                wire::Header fh;
+                std::string_view body;
+                if (wire::decode_plain(reinterpret_cast<const unsigned char*>(frames[f].data()), frames[f].size(), &fh,
+                                       &body) != wire::Error::None)
+                    continue;
+                sealed = sealer_->seal(fh, body);
+                if (sealed.empty()) continue;
+                out = sealed;
+            }
+            if (to_all) udp_.send_all(out);
+            else udp_.send_to(to, out);
+            counters_.add(to_all ? ClusterMetric::retransmits_multicast : ClusterMetric::retransmit_datagrams);
+        }
+        counters_.add(ClusterMetric::retransmits);
+        ++resent;
+    };
+    for (const wire::SeqRange& r : nack.ranges) {
         if (r.to > last) continue;  // never sent: a confused or hostile peer
         uint64_t from = r.from;
         if (from < first) {
@@ -263,29 +301,11 @@ void Stream::resend(const std::vector<wire::SeqRange>& ranges, const transport::
             from = first;
         }
         size_t steps = 0;
-        for (uint64_t s = from; s <= r.to && resent < kMaxResendPerNack && steps++ < 2 * kMaxResendPerNack; ++s) {
-            uint64_t i = s - first;
-            if (i >= retransmit_.size() || retransmit_[i].seq != s) {
-                gone->push_back({s, s});  // never stored (e.g. could not be sealed)
-                continue;
-            }
-            for (const std::string& kept : retransmit_[i].datagrams) {
-                if (!sealer_->sealing()) {
-                    udp_.send_to(to, kept);
-                    continue;
-                }
-                wire::Header fh;
-                std::string_view body;
-                if (wire::decode_plain(reinterpret_cast<const unsigned char*>(kept.data()), kept.size(), &fh,
-                                       &body) != wire::Error::None)
-                    continue;
-                std::string sealed = sealer_->seal(fh, body);
-                if (!sealed.empty()) udp_.send_to(to, sealed);
-            }
-            counters_.add(ClusterMetric::retransmits);
-            ++resent;
-        }
+        for (uint64_t s = from; s <= r.to && resent < kMaxResendPerNack && steps++ < 2 * kMaxResendPerNack; ++s)
+            resend_one(s, nullptr);
     }
+    for (const wire::PartialMessage& p : nack.partial)
+        if (p.seq <= last && resent < kMaxResendPerNack) resend_one(p.seq, &p);
     udp_.end_batch();
 }
 

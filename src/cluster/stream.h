@@ -11,6 +11,7 @@
 
 #include <atomic>
 #include <deque>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -73,13 +74,11 @@ public:
 
     // Loop thread: the queue into Data messages (dropped once stopped).
     void flush();
-    // Loop thread: one message on the stream to every member, fragmented as
-    // needed (a repair too large for one datagram: lost fragments of a
-    // stream message are asked for again).
-    void send_large(std::string_view payload);
-    // Loop thread: resend what `to` asks for; the ranges no longer held go
+    // Loop thread: resend what `to` asks for (whole messages, or the
+    // fragments a message lacks), to `to` alone or, when many of the
+    // `members` alive asked, once to everyone; what is no longer held goes
     // to `gone`.
-    void resend(const std::vector<wire::SeqRange>& ranges, const transport::Address& to,
+    void resend(const wire::Nack& nack, const transport::Address& to, size_t members,
                 std::vector<wire::SeqRange>* gone);
     // Loop thread: sends what direct sends left behind and returns the last
     // sequence number, every message up to which has left (or waits in the
@@ -139,6 +138,12 @@ private:
     // by the loop), and what a direct send costs.
     int64_t busy_until_ns_ = 0;
     int64_t direct_cost_ns_ = 0;
+    // Loop thread: who asked for a message again recently (resend()).
+    struct Asked {
+        uint32_t requests = 0;
+        int64_t first_ms = 0, multicast_ms = 0;
+    };
+    std::map<uint64_t, Asked> asked_;
 };
 
 }  // namespace mccache::cluster

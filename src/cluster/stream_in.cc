@@ -111,7 +111,11 @@ void StreamIn::note_gap(Member& m) {
         return;
     }
     if (s.nack_due_ms == 0) {
-        s.nack_due_ms = host_.now_ms() + host_.settings().nack_delay_ms;
+        // A random part, so that members that lost the same datagram do not
+        // all ask at once: the first request's answer (multicast when many
+        // asked) often reaches the others before they ask.
+        const int64_t delay = host_.settings().nack_delay_ms;
+        s.nack_due_ms = host_.now_ms() + delay + static_cast<int64_t>(jitter_() % static_cast<uint64_t>(delay + 1));
         s.nack_tries = 0;
         arm(s.nack_due_ms);
     }
@@ -151,18 +155,46 @@ void StreamIn::run() {
             s.nack_due_ms = 0;
             return;
         }
-        std::vector<wire::SeqRange> ranges;
+        // Messages of which fragments arrived are asked for by the
+        // fragments they lack, the rest whole.
+        wire::Nack nack;
+        std::set<uint64_t> partial;
+        for (auto& [id, p] : m.partials.by_id) {
+            if ((id & 3) != wire::seq_space(wire::kFlagSequenced)) continue;
+            const uint64_t seq = id >> 2;
+            if (seq <= s.hw || seq > s.max_seen || s.above.count(seq)) continue;
+            wire::PartialMessage pm;
+            pm.seq = seq;
+            for (size_t i = 0; i < p.frags.size(); ++i)
+                if (!p.frags[i].empty()) pm.highest = static_cast<uint16_t>(i);
+            for (size_t i = 0; i < pm.highest; ++i) {
+                if (!p.frags[i].empty()) continue;
+                if (!pm.missing.empty() && pm.missing.back().second + 1u == i) pm.missing.back().second = static_cast<uint16_t>(i);
+                else pm.missing.emplace_back(static_cast<uint16_t>(i), static_cast<uint16_t>(i));
+            }
+            pm.tail = t - p.updated_ms >= host_.settings().nack_delay_ms;
+            if (pm.missing.empty() && !pm.tail) continue;  // still arriving
+            partial.insert(seq);
+            nack.partial.push_back(std::move(pm));
+        }
         uint64_t from = s.hw + 1;
-        for (auto it = s.above.begin(); from <= s.max_seen && ranges.size() < kMaxRangesPerNack;) {
+        for (auto it = s.above.begin(); from <= s.max_seen && nack.ranges.size() < kMaxRangesPerNack;) {
             uint64_t stop = it == s.above.end() ? s.max_seen : *it - 1;
-            if (from <= stop) ranges.push_back({from, stop});
+            // [from, stop] is missing, but for the messages asked for by fragment.
+            for (uint64_t a = from; a <= stop && nack.ranges.size() < kMaxRangesPerNack;) {
+                auto p = partial.lower_bound(a);
+                uint64_t b = p == partial.end() || *p > stop ? stop : *p - 1;
+                if (a <= b) nack.ranges.push_back({a, b});
+                if (p == partial.end() || *p > stop) break;
+                a = *p + 1;
+            }
             if (it == s.above.end()) break;
             from = *it + 1;
             ++it;
         }
-        if (!ranges.empty()) {
+        if (!nack.ranges.empty() || !nack.partial.empty()) {
             const Peer to = m.peer();
-            control_.send(wire::Type::Nack, wire::encode_ranges(ranges), &to);
+            control_.send(wire::Type::Nack, wire::encode_nack(nack), &to);
             counters_.add(ClusterMetric::nacks_sent);
         }
         s.nack_tries++;

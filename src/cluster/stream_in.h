@@ -7,6 +7,7 @@
 #include <uv.h>
 
 #include <cstdint>
+#include <random>
 #include <set>
 #include <vector>
 
@@ -64,6 +65,7 @@ private:
     uv_timer_t timer_{};
     bool timer_open_ = false;
     int64_t timer_due_ = 0;
+    std::minstd_rand jitter_{std::random_device{}()};
 };
 
 }  // namespace mccache::cluster

@@ -110,7 +110,9 @@ struct Def {
     X(fragments_received, "fragments_received", Counter, "datagrams", "Fragments received.")             \
     X(nacks_sent, "nacks_sent", Counter, "", "Requests to resend missing stream messages.")               \
     X(nacks_received, "nacks_received", Counter, "", "Resend requests received.")                         \
-    X(retransmits, "retransmits", Counter, "", "Stream messages resent.")                                  \
+    X(retransmits, "retransmits", Counter, "", "Stream messages resent (whole, or the fragments asked for).") \
+    X(retransmit_datagrams, "retransmit_datagrams", Counter, "datagrams", "Datagrams resent to the member that asked.") \
+    X(retransmits_multicast, "retransmits_multicast", Counter, "datagrams", "Datagrams resent once to everyone, because many members asked.") \
     X(duplicates, "duplicates", Counter, "", "Stream messages or fragments received twice.")              \
     X(gaps_unrepairable, "gaps_unrepairable", Counter, "", "Stream messages that could no longer be resent; anti-entropy repairs what they carried.") \
     X(gone_sent, "gone_sent", Counter, "", "Answers that requested messages are no longer held.")         \
@@ -124,6 +126,11 @@ struct Def {
     X(ae_buckets_compared, "ae_buckets_compared", Counter, "", "Buckets whose key lists were exchanged.") \
     X(ae_keys_repaired, "ae_keys_repaired", Counter, "records", "Entries changed here by a repair.")      \
     X(ae_keys_pulled, "ae_keys_pulled", Counter, "", "Keys asked of another member.")                     \
+    X(repair_messages_sent, "repair.messages_sent", Counter, "", "Repair messages sent (each acknowledged by its receiver).") \
+    X(repair_exchange_sent, "repair.exchange_sent", Counter, "", "Key lists and pulls sent on the repair channel.") \
+    X(repair_datagrams_resent, "repair.datagrams_resent", Counter, "datagrams", "Repair datagrams sent again: reported missing, or unacknowledged for a round-trip timeout.") \
+    X(repair_acks_received, "repair.acks_received", Counter, "", "Acknowledgements of repairs received.") \
+    X(repair_losses, "repair.losses", Counter, "", "Losses that cut a repair flow's window (at most one per round trip).") \
     X(replication_lag_samples, "replication_lag_samples", Counter, "", "Remote writes whose lag was measured.") \
     X(replication_lag_sum_ms, "replication_lag_sum_ms", Counter, "ms", "Sum of the measured lags (write time to applied here).") \
     X(replication_lag_avg_ms, "replication_lag_avg_ms", Gauge, "ms", "replication_lag_sum_ms / replication_lag_samples.") \

@@ -2,6 +2,7 @@
 
 #include <isa-l/crc.h>
 
+#include <algorithm>
 #include <cstring>
 
 #define XXH_INLINE_ALL
@@ -245,6 +246,101 @@ Error decode_ranges(std::string_view payload, std::vector<SeqRange>* out) {
         if (r.from == 0 || r.from > r.to) return Error::Malformed;
         out->push_back(r);
     }
+    return Error::None;
+}
+
+namespace {
+
+constexpr size_t kMaxPartials = 64;
+constexpr size_t kMaxMissingRanges = 64;
+constexpr size_t kMaxDone = 4096;
+
+void encode_partials(Writer& w, const std::vector<PartialMessage>& partial) {
+    const size_t n = std::min(partial.size(), kMaxPartials);
+    w.u16(static_cast<uint16_t>(n));
+    for (size_t i = 0; i < n; ++i) {
+        const PartialMessage& p = partial[i];
+        w.u64(p.seq);
+        w.u16(p.highest);
+        w.u8(p.tail ? 1 : 0);
+        const size_t m = std::min(p.missing.size(), kMaxMissingRanges);
+        w.u16(static_cast<uint16_t>(m));
+        for (size_t j = 0; j < m; ++j) {
+            w.u16(p.missing[j].first);
+            w.u16(p.missing[j].second);
+        }
+    }
+}
+
+bool decode_partials(Reader& rd, std::vector<PartialMessage>* out) {
+    const uint16_t n = rd.u16();
+    if (!rd.ok() || n > kMaxPartials) return false;
+    out->clear();
+    for (uint16_t i = 0; i < n; ++i) {
+        PartialMessage p;
+        p.seq = rd.u64();
+        p.highest = rd.u16();
+        const uint8_t tail = rd.u8();
+        const uint16_t m = rd.u16();
+        if (!rd.ok() || p.seq == 0 || tail > 1 || m > kMaxMissingRanges) return false;
+        p.tail = tail == 1;
+        for (uint16_t j = 0; j < m; ++j) {
+            const uint16_t from = rd.u16(), to = rd.u16();
+            if (!rd.ok() || from > to || to >= p.highest) return false;
+            p.missing.emplace_back(from, to);
+        }
+        out->push_back(std::move(p));
+    }
+    return true;
+}
+
+}  // namespace
+
+std::string encode_nack(const Nack& n) {
+    std::string out = encode_ranges(n.ranges);
+    Writer w(out);
+    encode_partials(w, n.partial);
+    return out;
+}
+
+Error decode_nack(std::string_view payload, Nack* out) {
+    Reader rd(payload);
+    const uint16_t count = rd.u16();
+    if (!rd.ok() || count > 256 || static_cast<size_t>(count) * 16 > rd.remaining()) return Error::Malformed;
+    out->ranges.clear();
+    for (uint16_t i = 0; i < count; ++i) {
+        SeqRange r{rd.u64(), rd.u64()};
+        if (!rd.ok() || r.from == 0 || r.from > r.to) return Error::Malformed;
+        out->ranges.push_back(r);
+    }
+    if (!decode_partials(rd, &out->partial) || !rd.done()) return Error::Malformed;
+    if (out->ranges.empty() && out->partial.empty()) return Error::Malformed;
+    return Error::None;
+}
+
+std::string encode_repair_ack(const RepairAck& a) {
+    std::string out;
+    Writer w(out);
+    w.u32(a.window);
+    const size_t n = std::min(a.done.size(), kMaxDone);
+    w.u16(static_cast<uint16_t>(n));
+    for (size_t i = 0; i < n; ++i) w.u64(a.done[i]);
+    encode_partials(w, a.partial);
+    return out;
+}
+
+Error decode_repair_ack(std::string_view payload, RepairAck* out) {
+    Reader rd(payload);
+    out->window = rd.u32();
+    const uint16_t n = rd.u16();
+    if (!rd.ok() || n > kMaxDone || static_cast<size_t>(n) * 8 > rd.remaining()) return Error::Malformed;
+    out->done.clear();
+    for (uint16_t i = 0; i < n; ++i) {
+        const uint64_t seq = rd.u64();
+        if (seq == 0) return Error::Malformed;
+        out->done.push_back(seq);
+    }
+    if (!decode_partials(rd, &out->partial) || !rd.done()) return Error::Malformed;
     return Error::None;
 }
 

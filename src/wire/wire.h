@@ -35,8 +35,9 @@ enum class Type : uint8_t {
     QueryReply = 12, // one member's answer
     Challenge = 13,  // "prove you are alive now": a nonce for an unvalidated sender
     Response = 14,   // the nonce echoed, with the sender's current stream position
+    RepairAck = 15,  // receiver -> repairer: what arrived, what is missing, what it can take
 };
-inline constexpr uint8_t kMaxType = 14;
+inline constexpr uint8_t kMaxType = 15;
 
 enum Flag : uint8_t {
     kFlagSealed = 0x01,     // payload encrypted, trailer is the AEAD tag
@@ -179,8 +180,39 @@ Error decode_records(std::string_view payload, std::vector<Record>* out);
 struct SeqRange {
     uint64_t from, to;  // inclusive
 };
-std::string encode_ranges(const std::vector<SeqRange>& ranges);  // Nack, Gone
+std::string encode_ranges(const std::vector<SeqRange>& ranges);  // Gone
 Error decode_ranges(std::string_view payload, std::vector<SeqRange>* out);
+
+// A message of which some fragments arrived: which are still missing.
+// Fragments are sent in order, so one missing below `highest` is lost; the
+// receiver lists only those (and, when it asks for the tail too, everything
+// above `highest`).
+struct PartialMessage {
+    uint64_t seq = 0;
+    uint16_t highest = 0;                          // the highest fragment index received
+    bool tail = false;                             // also every fragment above `highest`
+    std::vector<std::pair<uint16_t, uint16_t>> missing;  // inclusive ranges below `highest`
+};
+
+// A request to resend stream messages: whole ones (ranges) and the missing
+// fragments of partly received ones.
+struct Nack {
+    std::vector<SeqRange> ranges;
+    std::vector<PartialMessage> partial;
+};
+std::string encode_nack(const Nack& n);
+Error decode_nack(std::string_view payload, Nack* out);
+
+// The receiver's answer to repairs (docs/PROTOCOL.md §4.5): the unicast
+// seqs of Repair messages that arrived whole, the fragments missing from
+// those in part, and how many bytes it invites next.
+struct RepairAck {
+    uint32_t window = 0;
+    std::vector<uint64_t> done;
+    std::vector<PartialMessage> partial;
+};
+std::string encode_repair_ack(const RepairAck& a);
+Error decode_repair_ack(std::string_view payload, RepairAck* out);
 
 struct Heartbeat {
     uint64_t last_seq = 0;  // the sender's latest sequenced message (0: none yet)

@@ -69,7 +69,7 @@ Type type_of(const std::string& name) {
         {"nack", Type::Nack}, {"gone", Type::Gone}, {"digest_l1", Type::DigestL1},
         {"digest_l2", Type::DigestL2}, {"keys", Type::Keys}, {"repair", Type::Repair},
         {"pull", Type::Pull}, {"query", Type::Query}, {"query_reply", Type::QueryReply},
-        {"challenge", Type::Challenge}, {"response", Type::Response}};
+        {"challenge", Type::Challenge}, {"response", Type::Response}, {"repair_ack", Type::RepairAck}};
     for (auto& [n, t] : names)
         if (name == n) return t;
     ADD_FAILURE() << "unknown type " << name;
@@ -105,11 +105,39 @@ std::string encode_fields(const cJSON* v, Type type, std::deque<std::string>& ke
     if (const cJSON* f = cJSON_GetObjectItemCaseSensitive(v, "fragment_hex")) return from_hex(f->valuestring);
     if (const cJSON* hb = cJSON_GetObjectItemCaseSensitive(v, "heartbeat"))
         return encode_heartbeat({u64(at(hb, "last_seq")), u64(at(hb, "started_ms"))});
+    auto partials_of = [](const cJSON* ps) {
+        std::vector<PartialMessage> out;
+        const cJSON* p;
+        cJSON_ArrayForEach(p, ps) {
+            PartialMessage pm;
+            pm.seq = u64(at(p, "seq"));
+            pm.highest = static_cast<uint16_t>(u64(at(p, "highest")));
+            pm.tail = cJSON_IsTrue(at(p, "tail")) != 0;
+            const cJSON* r;
+            cJSON_ArrayForEach(r, at(p, "missing"))
+                pm.missing.emplace_back(static_cast<uint16_t>(u64(cJSON_GetArrayItem(r, 0))),
+                                        static_cast<uint16_t>(u64(cJSON_GetArrayItem(r, 1))));
+            out.push_back(pm);
+        }
+        return out;
+    };
     if (const cJSON* rs = cJSON_GetObjectItemCaseSensitive(v, "ranges")) {
         std::vector<SeqRange> ranges;
         const cJSON* r;
         cJSON_ArrayForEach(r, rs) ranges.push_back({u64(cJSON_GetArrayItem(r, 0)), u64(cJSON_GetArrayItem(r, 1))});
-        return encode_ranges(ranges);
+        if (type == Type::Gone) return encode_ranges(ranges);
+        Nack n;
+        n.ranges = ranges;
+        n.partial = partials_of(at(v, "partial"));
+        return encode_nack(n);
+    }
+    if (const cJSON* a = cJSON_GetObjectItemCaseSensitive(v, "repair_ack")) {
+        RepairAck ack;
+        ack.window = static_cast<uint32_t>(u64(at(a, "window")));
+        const cJSON* d;
+        cJSON_ArrayForEach(d, at(a, "done")) ack.done.push_back(u64(d));
+        ack.partial = partials_of(at(a, "partial"));
+        return encode_repair_ack(ack);
     }
     if (const cJSON* d = cJSON_GetObjectItemCaseSensitive(v, "digest_l1")) {
         DigestL1 l1;
@@ -241,10 +269,24 @@ TEST(WireVectors, DecodeAndReencodeEveryValidVector) {
                 EXPECT_EQ(hb.last_seq, u64(at(at(vec, "heartbeat"), "last_seq")));
                 break;
             }
-            case Type::Nack:
+            case Type::Nack: {
+                Nack n;
+                EXPECT_EQ(decode_nack(payload, &n), Error::None);
+                EXPECT_EQ(n.partial.size(), static_cast<size_t>(cJSON_GetArraySize(at(vec, "partial"))));
+                break;
+            }
             case Type::Gone: {
                 std::vector<SeqRange> r;
                 EXPECT_EQ(decode_ranges(payload, &r), Error::None);
+                break;
+            }
+            case Type::RepairAck: {
+                RepairAck a;
+                EXPECT_EQ(decode_repair_ack(payload, &a), Error::None);
+                EXPECT_EQ(a.done.size(), 2u);
+                ASSERT_EQ(a.partial.size(), 1u);
+                EXPECT_TRUE(a.partial[0].tail);
+                EXPECT_EQ(a.partial[0].missing.size(), 2u);
                 break;
             }
             case Type::DigestL1: {

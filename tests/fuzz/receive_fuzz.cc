@@ -186,7 +186,8 @@ std::string payload_for(wire::Type type, fuzz::Input& in, uint64_t sender) {
             return wire::encode_heartbeat({last, in.u64()});
         }
         case wire::Type::Nack:
-        case wire::Type::Gone: {
+        case wire::Type::Gone:
+        case wire::Type::RepairAck: {
             std::vector<wire::SeqRange> rs;
             int n = 1 + in.u8() % 4;
             for (int i = 0; i < n; ++i) {
@@ -194,7 +195,31 @@ std::string payload_for(wire::Type type, fuzz::Input& in, uint64_t sender) {
                 uint64_t to = in.flag() ? in.u64() : from + in.u8();
                 rs.push_back({from, to});
             }
-            return wire::encode_ranges(rs);
+            if (type == wire::Type::Gone) return wire::encode_ranges(rs);
+            std::vector<wire::PartialMessage> partial;
+            for (int i = in.u8() % 3; i > 0; --i) {
+                wire::PartialMessage p;
+                p.seq = in.flag() ? in.u64() : 1 + in.u8();
+                p.highest = in.u16() % 300;
+                p.tail = in.flag();
+                for (int j = in.u8() % 4; j > 0 && p.highest > 0; --j) {
+                    uint16_t a = static_cast<uint16_t>(in.u16() % p.highest);
+                    uint16_t b = static_cast<uint16_t>(a + in.u8() % (p.highest - a));
+                    p.missing.emplace_back(a, b);
+                }
+                partial.push_back(std::move(p));
+            }
+            if (type == wire::Type::Nack) {
+                wire::Nack nack;
+                nack.ranges = rs;
+                nack.partial = partial;
+                return wire::encode_nack(nack);
+            }
+            wire::RepairAck ack;
+            ack.window = in.u32();
+            for (auto& r : rs) ack.done.push_back(r.from);
+            ack.partial = partial;
+            return wire::encode_repair_ack(ack);
         }
         case wire::Type::DigestL1: {
             std::string cache = cache_name(in);

@@ -95,6 +95,10 @@ void payload_decoders(std::string_view p) {
         if (decode_challenge(p, &c) == Error::None) FUZZ_CHECK(encode_challenge(c) == p);
         Response r;
         if (decode_response(p, &r) == Error::None) FUZZ_CHECK(encode_response(r) == p);
+        Nack n;
+        if (decode_nack(p, &n) == Error::None) FUZZ_CHECK(encode_nack(n) == p);
+        RepairAck a;
+        if (decode_repair_ack(p, &a) == Error::None) FUZZ_CHECK(encode_repair_ack(a) == p);
     }
 }
 

@@ -24,7 +24,7 @@ MAGIC = 0x4D434350
 SEALED, SEQUENCED, UNICAST = 1, 2, 4
 TYPES = {"data": 1, "heartbeat": 2, "goodbye": 3, "nack": 4, "gone": 5, "digest_l1": 6,
          "digest_l2": 7, "keys": 8, "repair": 9, "pull": 10, "query": 11, "query_reply": 12,
-         "challenge": 13, "response": 14}
+         "challenge": 13, "response": 14, "repair_ack": 15}
 VERSION = 2
 MAX_PAYLOAD = 65507 - 48 - 16
 

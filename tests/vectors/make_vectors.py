@@ -24,7 +24,7 @@ assert crc32c(b"123456789") == 0xE3069283
 
 TYPES = {"data": 1, "heartbeat": 2, "goodbye": 3, "nack": 4, "gone": 5, "digest_l1": 6,
          "digest_l2": 7, "keys": 8, "repair": 9, "pull": 10, "query": 11, "query_reply": 12,
-         "challenge": 13, "response": 14}
+         "challenge": 13, "response": 14, "repair_ack": 15}
 VERSION = 2
 OPS = {"put": 1, "delete": 2, "clear": 3}
 
@@ -90,7 +90,24 @@ add("goodbye", {"type": "goodbye", "flags": 0, "seq": 6},
     struct.pack(">QQ", 18, 1795315400000), {"heartbeat": {"last_seq": 18, "started_ms": 1795315400000}})
 ranges = [[3, 5], [9, 9]]
 add("nack", {"type": "nack", "flags": 0, "seq": 7},
-    struct.pack(">H", 2) + b"".join(struct.pack(">QQ", a, b) for a, b in ranges), {"ranges": ranges})
+    struct.pack(">H", 2) + b"".join(struct.pack(">QQ", a, b) for a, b in ranges) + struct.pack(">H", 0),
+    {"ranges": ranges, "partial": []})
+partial = [{"seq": 12, "highest": 9, "tail": True, "missing": [[2, 3], [7, 7]]}]
+
+
+def partials(ps):
+    out = struct.pack(">H", len(ps))
+    for p in ps:
+        out += struct.pack(">QHBH", p["seq"], p["highest"], 1 if p["tail"] else 0, len(p["missing"]))
+        out += b"".join(struct.pack(">HH", a, b) for a, b in p["missing"])
+    return out
+
+
+add("nack-fragments", {"type": "nack", "flags": 4, "seq": 18},
+    struct.pack(">H", 1) + struct.pack(">QQ", 3, 5) + partials(partial), {"ranges": [[3, 5]], "partial": partial})
+add("repair-ack", {"type": "repair_ack", "flags": 4, "seq": 19},
+    struct.pack(">IH", 1 << 20, 2) + struct.pack(">QQ", 40, 41) + partials(partial),
+    {"repair_ack": {"window": 1 << 20, "done": [40, 41], "partial": partial}})
 add("gone", {"type": "gone", "flags": 0, "seq": 8},
     struct.pack(">H", 1) + struct.pack(">QQ", 1, 2), {"ranges": [[1, 2]]})
 groups = [(i * 0x9E3779B97F4A7C15) & 0xFFFFFFFFFFFFFFFF for i in range(64)]
@@ -151,7 +168,7 @@ bad("bad-magic", recrc(b"XCCP" + good[4:]), "bad_magic")
 bad("unknown-version", recrc(good[:4] + b"\x03" + good[5:]), "unknown_version")
 bad("version-1", recrc(good[:4] + b"\x01" + good[5:]), "unknown_version")
 bad("type-zero", recrc(good[:5] + b"\x00" + good[6:]), "unknown_type")
-bad("type-too-high", recrc(good[:5] + b"\x0f" + good[6:]), "unknown_type")
+bad("type-too-high", recrc(good[:5] + b"\x10" + good[6:]), "unknown_type")
 bad("unknown-flag", recrc(good[:6] + b"\x80" + good[7:]), "bad_flags")
 bad("fragment-index-past-count", recrc(good[:40] + struct.pack(">HH", 2, 2) + good[44:]), "bad_fragment")
 bad("fragment-count-zero", recrc(good[:40] + struct.pack(">HH", 0, 0) + good[44:]), "bad_fragment")
