@@ -1,5 +1,11 @@
 // A stored value: immutable bytes behind a reference count, so a reader that
 // took a reference keeps valid bytes however the entry changes after.
+//
+// The same block also carries the store's entry: the key and the entry's
+// metadata live in it (store/entry.h), so an entry is one allocation. A value
+// built outside the store (value_new) is a bare block whose entry fields are
+// unused; the store adopts it by appending the key. Readers only see refs,
+// len and the bytes.
 #pragma once
 
 #include <atomic>
@@ -10,15 +16,22 @@
 #include <new>
 
 // The public opaque type is this struct: mccache_value_t* points at one.
+// 52 bytes, so that with a 16-byte key and a 100-byte value the block is one
+// 176-byte malloc chunk (glibc: size + 8, rounded up to 16). The bytes are
+// therefore 4-byte aligned (mccache.h promises no alignment).
 struct mccache_value_s {
     std::atomic<uint32_t> refs;
-    uint32_t reserved;
-    size_t len;
-    uint64_t hash;  // XXH3-64 (seed 0) of the bytes: part of checksums and digests
+    uint32_t len;          // value bytes, at bytes()
+    uint32_t kw;           // key length (21 bits) | writer index (11 bits)
+    uint32_t lf;           // lookups (26 bits, saturating) | flags (6 bits)
+    uint32_t hlc_lo, hlc_hi;
+    uint32_t t_expires, t_created, t_updated, t_lookup;  // store/entry.h: time codec
+    unsigned char links[12];  // four 24-bit slot indices: policy list, bucket list
 
     unsigned char* bytes() { return reinterpret_cast<unsigned char*>(this + 1); }
     const unsigned char* bytes() const { return reinterpret_cast<const unsigned char*>(this + 1); }
 };
+static_assert(sizeof(mccache_value_s) == 52, "the entry header is sized for the malloc chunk");
 
 namespace mccache::store {
 
@@ -33,10 +46,10 @@ inline Value* value_new(const void* data, size_t len) {
     if (!mem) return nullptr;
     Value* v = new (mem) Value;
     v->refs.store(1, std::memory_order_relaxed);
-    v->reserved = 0;
-    v->len = len;
+    v->len = static_cast<uint32_t>(len);
+    v->kw = 0;
+    v->lf = 0;
     if (len) std::memcpy(v->bytes(), data, len);
-    v->hash = value_hash(data, len);
     return v;
 }
 

@@ -214,8 +214,9 @@ TEST_F(StoreTest, HousekeeperExpiresWithoutAnyRead) {
     EXPECT_EQ(s->stats().bytes, s->stats().entries ? s->stats().bytes : 0u);
 }
 
-TEST_F(StoreTest, ReadsCountAsUseForEviction) {
+TEST_F(StoreTest, ReadsCountAsUseForEvictionUnderLru) {
     limits.shards = 1;
+    limits.policy = EvictionPolicy::Lru;
     auto s = make(4);
     for (auto k : {"a", "b", "c", "d"}) put(*s, k, "v", next());
     EXPECT_EQ(get(*s, "a"), "v");  // a is now recently used; b is the oldest unused

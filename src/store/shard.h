@@ -1,0 +1,203 @@
+// One shard of a store: a hash table of entry blocks, the eviction policy's
+// lists over them, and the anti-entropy bucket lists, all under one spinlock.
+//
+// Table: open addressing, linear probing, backward-shift deletion, at most
+// 3/4 full. A slot is 8 bytes: the block's address (16-byte aligned, below
+// 2^48) and the low 20 bits of the key's keyed tag, which give its home slot
+// and a filter before the key compare. Lists link blocks by slot index (24
+// bits in the block), so when deletion shifts a block to another slot its
+// neighbours are patched (relink); the policy's cursors are too.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <thread>
+#include <vector>
+
+#include "store/entry.h"
+#include "store/sketch.h"
+#include "store/store.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define MCCACHE_CPU_RELAX() _mm_pause()
+#else
+#define MCCACHE_CPU_RELAX() ((void)0)
+#endif
+
+namespace mccache::store {
+
+using entry::Block;
+using entry::kNil;
+
+class SpinLock {
+public:
+    void lock() {
+        for (unsigned spins = 0;;) {
+            if (!flag_.exchange(true, std::memory_order_acquire)) return;
+            while (flag_.load(std::memory_order_relaxed)) {
+                if (++spins < 128) {
+                    MCCACHE_CPU_RELAX();
+                } else {
+                    std::this_thread::yield();
+                }
+            }
+        }
+    }
+    void unlock() { flag_.store(false, std::memory_order_release); }
+
+private:
+    std::atomic<bool> flag_{false};
+};
+
+class Guard {
+public:
+    explicit Guard(SpinLock& l) : l_(l) { l_.lock(); }
+    ~Guard() { l_.unlock(); }
+    Guard(const Guard&) = delete;
+    Guard& operator=(const Guard&) = delete;
+
+private:
+    SpinLock& l_;
+};
+
+// Written only under the shard lock, read by anyone: a relaxed load and
+// store instead of a locked read-modify-write keeps the hit path cheap.
+struct Counter {
+    std::atomic<uint64_t> v{0};
+    void add(uint64_t n = 1) { v.store(v.load(std::memory_order_relaxed) + n, std::memory_order_relaxed); }
+    void sub(uint64_t n = 1) { v.store(v.load(std::memory_order_relaxed) - n, std::memory_order_relaxed); }
+    uint64_t get() const { return v.load(std::memory_order_relaxed); }
+};
+
+// Two table slots per entry, the mean of a table between 3/8 and 3/4 full.
+constexpr uint64_t kSlotCharge = 16;
+// The bytes an entry is charged: its block as the allocator holds it, and
+// its share of the table. The one place that decides it.
+inline uint64_t charge_of(const Block* b) { return entry::heap_bytes(b) + kSlotCharge; }
+
+struct List {
+    uint32_t head = kNil, tail = kNil;
+    uint64_t count = 0, bytes = 0;
+};
+
+// Removes entries for the policy's evict loop; implemented by the store.
+class Evictor {
+public:
+    virtual bool over() = 0;        // still over either budget
+    virtual bool bytes_over() = 0;  // over the byte budget
+    virtual void evict(uint32_t index) = 0;
+
+protected:
+    ~Evictor() = default;
+};
+
+struct alignas(64) Store::Shard {
+    SpinLock lock;
+
+    // ---- table ----
+    uint64_t* slots = nullptr;
+    uint32_t mask = 0;
+    uint32_t used = 0;  // live entries and tombstones
+    uint64_t seed = 0;  // the store's, to recompute a tag (tables over 2^20 slots)
+
+    static constexpr unsigned kTagBits = 20;
+    static constexpr uint64_t kTagMask = (uint64_t{1} << kTagBits) - 1;
+    static constexpr unsigned kPtrBits = 64 - kTagBits;
+
+    Block* at(uint32_t i) const {
+        return reinterpret_cast<Block*>((slots[i] & ((uint64_t{1} << kPtrBits) - 1)) << 4);
+    }
+    static uint64_t slot_of(uint64_t tag, const Block* b) {
+        return ((tag & kTagMask) << kPtrBits) | (reinterpret_cast<uintptr_t>(b) >> 4);
+    }
+    // Whether this block's address fits a slot.
+    static bool addressable(const void* p) {
+        auto u = reinterpret_cast<uintptr_t>(p);
+        return (u & 15) == 0 && (u >> 48) == 0;
+    }
+    uint32_t find(uint64_t tag, const void* key, size_t klen) const;
+    // Places a new block; grows the table first if needed. False when out of memory.
+    bool insert(uint64_t tag, Block* b, uint32_t* index);
+    void erase(uint32_t i);
+    void replace(uint32_t i, Block* b) { slots[i] = (slots[i] & ~((uint64_t{1} << kPtrBits) - 1)) | (reinterpret_cast<uintptr_t>(b) >> 4); }
+    uint32_t home_of(uint32_t i) const;
+    uint64_t tag_of_block(const Block* b) const;
+    bool grow();
+
+    // A block moved from slot `from` to `to`: patch its list neighbours and
+    // every index the shard is holding.
+    void relink(uint32_t from, uint32_t to);
+
+    // ---- policy (policy.cc) ----
+    List lists[4];  // entry::Seg: window, probation, protected, tombstones
+    bool tinylfu = true;
+    uint64_t cap_e = 1, cap_b = 1;    // this shard's share of the budgets
+    int64_t window_max = 0, protected_max = 0;  // in entries; bytes pro rata
+    FrequencySketch sketch;
+    // The hill climber (Caffeine's ReactiveClimber).
+    double step = 0, prev_hit_rate = 0;
+    uint64_t sample_hits = 0, sample_misses = 0;
+    int64_t adjustment = 0;
+    uint32_t rng = 0x9e3779b9u;
+    // Indices held across evictions; relink keeps them true.
+    uint32_t cand = kNil, vict = kNil, keep = kNil;
+    // Reads recorded by get() under the lock, replayed into the policy in a
+    // batch by the next write, by the housekeeper, or when full. Off until
+    // the shard is half full (the order of a cache far from its bound does
+    // not matter yet), as in Caffeine.
+    struct Read {
+        uint64_t tag;
+        uint32_t index;
+    };
+    static constexpr unsigned kReadBuffer = 64;
+    bool record_reads = false;
+    unsigned nreads = 0;
+    Read reads[kReadBuffer];
+
+    void policy_init(bool use_tinylfu, uint64_t entries, uint64_t bytes);
+    void record_read(uint32_t index, uint64_t tag) {
+        if (!record_reads) return;
+        reads[nreads++] = Read{tag, index};
+        if (nreads == kReadBuffer) drain_reads();
+    }
+    void drain_reads();
+    void access(uint32_t i, uint64_t tag);
+    void on_insert(uint32_t i, uint64_t tag);       // a new live entry
+    void on_update(uint32_t i, int64_t dbytes);     // a write over a live entry
+    void on_tomb(uint32_t i);                       // a new tombstone
+    void on_remove(uint32_t i);                     // leaving the table
+    void evict(Evictor& ev);
+    void climb();
+    // Policy lists.
+    void push_tail(entry::Seg seg, uint32_t i);
+    void push_head(entry::Seg seg, uint32_t i);
+    void unlink(uint32_t i);
+    void transfer(uint32_t i, entry::Seg to);
+
+    // ---- expiry, clear, buckets, counters ----
+    int64_t min_expiry = INT64_MAX;
+    Version floor;  // writes at or below it lost to a clear
+    // Anti-entropy buckets owned by this shard (bucket b lives in shard
+    // b % shards, at index b / shards): their entries and the sum of their
+    // checksums, tombstones included.
+    std::vector<uint32_t> bucket_head;
+    std::vector<uint64_t> bucket_sum;
+    unsigned bucket_shift = 0;
+    void bucket_link(uint32_t i, size_t b);
+    void bucket_unlink(uint32_t i, size_t b);
+
+    Counter live, tombs, bytes, checksum;
+    Counter hits, misses, inserts, updates, deletes;
+    Counter evictions_entries, evictions_bytes, expirations, stale, tombs_collected;
+};
+
+// Entry blocks (store.cc). Both throw std::bad_alloc.
+Block* make_entry_block(const void* key, size_t klen, const void* data, size_t vlen, uint64_t vhash,
+                        uint32_t writer, uint64_t writer_id, bool tomb = false);
+Block* adopt_value(Value* v, const void* key, size_t klen, uint64_t vhash, uint32_t writer,
+                   uint64_t writer_id);
+// An entry's checksum: part of the protocol (docs/PROTOCOL.md).
+uint64_t entry_checksum(uint64_t h0, Version v, uint64_t value_hash);
+
+}  // namespace mccache::store
