@@ -103,6 +103,7 @@ inline bool over(const List& l, int64_t max_e, uint64_t cap_e, uint64_t cap_b) {
 
 void Store::Shard::on_insert(uint32_t i, uint64_t tag) {
     if (!tinylfu) {
+        record_reads = true;  // exact LRU needs every read
         push_tail(kWindow, i);
         return;
     }
