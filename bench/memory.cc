@@ -70,7 +70,7 @@ int main(int argc, char** argv) {
     mccache_config_set(cfg, "cache_size", "1TiB");
     mccache_config_set(cfg, "cache_max", std::to_string(n).c_str());
     mccache_t* node = nullptr;
-    if (mccache_open(&node, cfg) != MCCACHE_OK) die("open");
+    if (mccache_open(cfg, &node) != MCCACHE_OK) die("open");
     mccache_config_free(cfg);
     mccache_cache_t* cache = nullptr;
     if (mccache_cache_open(node, "m", &cache) != MCCACHE_OK) die("cache_open");
