@@ -4,13 +4,23 @@
 // Each trace is replayed as a read-through cache (get; on a miss, put)
 // through the public C API, at the capacities of the traces' README. OPT and
 // LRU are computed here; Caffeine 3.3.1 runs from bench/caffeine (Maven) in
-// the same run, mean of 5 runs since its admission has a random part. The
+// the same run, mean of kSeeds runs since its admission has a random part. The
 // "x4" and "x16" columns are libmccache with its policy split over 4 and 16
 // shards (store_shards), against the single global policy a cache of this
 // size gets by default.
 //
+// Every store hashes keys with its own random seed, so its sketch's
+// collisions, and with them a row's ratio, differ from one cache to the
+// next by up to about 2 points: each libmccache column is the mean of
+// kSeeds caches replaying the same trace, and the spread of the default
+// column is printed next to it. Caffeine hashes a key by its value, so its
+// runs share one set of collisions; its "renamed keys" column gives each
+// run its own (bench/caffeine/src/main/java/mccache/Replay.java), the fair
+// comparison for a mean over seeds.
+//
 // Usage: hitratio [TRACE_DIR]   (default: $MCCACHE_TRACES, else
 //        <repo>/../shared/traces/lirs). MCCACHE_NO_CAFFEINE=1 skips Java.
+#include <algorithm>
 #include <cerrno>
 #include <cstdint>
 #include <cstdio>
@@ -42,6 +52,8 @@ constexpr Run kRuns[] = {
     {"scan", 500},    {"scan", 1000},   {"zigzag", 500}, {"zigzag", 1000},
 };
 constexpr unsigned kShardCounts[] = {1, 4, 16};  // 1: the default for caches this small
+// Caches (so seeds) per libmccache cell.
+constexpr int kSeeds = 10;
 
 // gzip text, one integer key per line. Decompressed by gzip(1) through a pipe
 // rather than zlib so the bench needs no extra library.
@@ -124,7 +136,9 @@ void check(int rc, const char* what) {
     if (rc != MCCACHE_OK) die(what, rc);
 }
 
-std::string cache_name(const Run& r) { return std::string(r.trace) + "-" + std::to_string(r.size); }
+std::string cache_name(const Run& r, int seed) {
+    return std::string(r.trace) + "-" + std::to_string(r.size) + "-" + std::to_string(seed);
+}
 
 // Counts hits of a read-through cache in front of the trace.
 size_t replay_mccache(mccache_cache_t* cache, const std::vector<uint64_t>& trace, size_t* resident) {
@@ -157,20 +171,25 @@ std::string repo_dir() {
     return repo;
 }
 
-// Caffeine's ratios, "trace capacity" -> ratio, from bench/caffeine/run.sh.
-std::map<std::pair<std::string, size_t>, double> run_caffeine(const std::string& dir,
-                                                              const std::vector<Run>& runs) {
-    std::map<std::pair<std::string, size_t>, double> out;
+// Caffeine's ratios, with the trace's keys and with renamed keys (see
+// bench/caffeine), from bench/caffeine/run.sh.
+struct CaffeineRatio {
+    double plain, relabeled;
+};
+std::map<std::pair<std::string, size_t>, CaffeineRatio> run_caffeine(const std::string& dir,
+                                                                     const std::vector<Run>& runs) {
+    std::map<std::pair<std::string, size_t>, CaffeineRatio> out;
     const char* skip = std::getenv("MCCACHE_NO_CAFFEINE");
     if (skip && *skip && std::strcmp(skip, "0") != 0) return out;
-    std::string cmd = "'" + repo_dir() + "/bench/caffeine/run.sh' '" + dir + "' 5";
+    std::string cmd = "'" + repo_dir() + "/bench/caffeine/run.sh' '" + dir + "' " + std::to_string(kSeeds);
     for (const Run& r : runs) cmd += " " + std::string(r.trace) + ":" + std::to_string(r.size);
     FILE* in = popen(cmd.c_str(), "r");
     if (!in) return out;
     char trace[64];
     size_t size;
-    double ratio;
-    while (std::fscanf(in, "%63s %zu %lf", trace, &size, &ratio) == 3) out[{trace, size}] = ratio;
+    double plain, relabeled;
+    while (std::fscanf(in, "%63s %zu %lf %lf", trace, &size, &plain, &relabeled) == 4)
+        out[{trace, size}] = CaffeineRatio{plain, relabeled};
     if (pclose(in) != 0) std::fprintf(stderr, "hitratio: the Caffeine replay failed (see above)\n");
     return out;
 }
@@ -215,14 +234,16 @@ int main(int argc, char** argv) {
         // The local engine alone: replication is measured by replication_bench.
         check(mccache_config_set(cfg, "transport", "none"), "config transport");
         for (const Run& r : runs) {
-            check(mccache_config_set(cfg, (cache_name(r) + ".cache_max").c_str(),
-                                     std::to_string(r.size).c_str()),
-                  "config NAME.cache_max");
-            check(mccache_config_set(cfg, ("lru-" + cache_name(r) + ".cache_max").c_str(),
-                                     std::to_string(r.size).c_str()),
-                  "config NAME.cache_max");
-            check(mccache_config_set(cfg, ("lru-" + cache_name(r) + ".eviction_policy").c_str(), "lru"),
-                  "config NAME.eviction_policy");
+            for (int seed = 0; seed < kSeeds; ++seed) {
+                std::string name = cache_name(r, seed);
+                check(mccache_config_set(cfg, (name + ".cache_max").c_str(), std::to_string(r.size).c_str()),
+                      "config NAME.cache_max");
+                check(mccache_config_set(cfg, ("lru-" + name + ".cache_max").c_str(),
+                                         std::to_string(r.size).c_str()),
+                      "config NAME.cache_max");
+                check(mccache_config_set(cfg, ("lru-" + name + ".eviction_policy").c_str(), "lru"),
+                      "config NAME.eviction_policy");
+            }
         }
         mccache_t* node = nullptr;
         check(mccache_open(cfg, &node), "open");
@@ -230,9 +251,9 @@ int main(int argc, char** argv) {
         nodes.push_back(node);
     }
 
-    std::printf("| trace | accesses | size | OPT | LRU | libmccache lru | libmccache | Caffeine | "
-                "vs Caffeine | x4 shards | x16 shards |\n");
-    std::printf("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+    std::printf("| trace | accesses | size | OPT | LRU | libmccache lru | libmccache | (min-max) | Caffeine | "
+                "vs Caffeine | Caffeine, renamed keys | vs renamed | x4 shards | x16 shards |\n");
+    std::printf("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     for (const Run& r : runs) {
         const std::vector<uint64_t>& trace = traces[r.trace];
         double n = static_cast<double>(trace.size());
@@ -241,30 +262,39 @@ int main(int argc, char** argv) {
         for (uint64_t key : trace) lru_hits += lru.access(key);
         double opt = static_cast<double>(opt_hits(trace, r.size)) / n;
 
-        double ours[3] = {0, 0, 0}, ours_lru = 0;
+        double ours[3] = {0, 0, 0}, ours_lru = 0, lo = 1, hi = 0;
         for (size_t ni = 0; ni < nodes.size(); ++ni) {
             for (int policy = 0; policy < (ni == 0 ? 2 : 1); ++policy) {
-                std::string name = (policy ? "lru-" : "") + cache_name(r);
-                mccache_cache_t* cache = nullptr;
-                check(mccache_cache_open(nodes[ni], name.c_str(), &cache), "cache_open");
-                size_t resident = 0;
-                double ratio = static_cast<double>(replay_mccache(cache, trace, &resident)) / n;
-                if (resident > r.size) {
-                    std::fprintf(stderr, "hitratio: %s holds %zu entries, over cache_max %zu\n",
-                                 name.c_str(), resident, r.size);
-                    ++failures;
+                for (int seed = 0; seed < kSeeds; ++seed) {
+                    std::string name = (policy ? "lru-" : "") + cache_name(r, seed);
+                    mccache_cache_t* cache = nullptr;
+                    check(mccache_cache_open(nodes[ni], name.c_str(), &cache), "cache_open");
+                    size_t resident = 0;
+                    double ratio = static_cast<double>(replay_mccache(cache, trace, &resident)) / n;
+                    if (resident > r.size) {
+                        std::fprintf(stderr, "hitratio: %s holds %zu entries, over cache_max %zu\n",
+                                     name.c_str(), resident, r.size);
+                        ++failures;
+                    }
+                    (policy ? ours_lru : ours[ni]) += ratio / kSeeds;
+                    if (ni == 0 && !policy) {
+                        lo = std::min(lo, ratio);
+                        hi = std::max(hi, ratio);
+                    }
                 }
-                (policy ? ours_lru : ours[ni]) = ratio;
             }
         }
         auto c = caffeine.find({r.trace, r.size});
-        char caf[16] = "-", diff[16] = "-";
+        char caf[16] = "-", diff[16] = "-", caf_r[16] = "-", diff_r[16] = "-";
         if (c != caffeine.end()) {
-            std::snprintf(caf, sizeof caf, "%.4f", c->second);
-            std::snprintf(diff, sizeof diff, "%+.4f", ours[0] - c->second);
+            std::snprintf(caf, sizeof caf, "%.4f", c->second.plain);
+            std::snprintf(diff, sizeof diff, "%+.4f", ours[0] - c->second.plain);
+            std::snprintf(caf_r, sizeof caf_r, "%.4f", c->second.relabeled);
+            std::snprintf(diff_r, sizeof diff_r, "%+.4f", ours[0] - c->second.relabeled);
         }
-        std::printf("| %s | %zu | %zu | %.4f | %.4f | %.4f | %.4f | %s | %s | %.4f | %.4f |\n", r.trace,
-                    trace.size(), r.size, opt, lru_hits / n, ours_lru, ours[0], caf, diff, ours[1], ours[2]);
+        std::printf("| %s | %zu | %zu | %.4f | %.4f | %.4f | %.4f | %.4f-%.4f | %s | %s | %s | %s | %.4f | %.4f |\n",
+                    r.trace, trace.size(), r.size, opt, lru_hits / n, ours_lru, ours[0], lo, hi, caf, diff,
+                    caf_r, diff_r, ours[1], ours[2]);
         std::fflush(stdout);
     }
     for (mccache_t* node : nodes) check(mccache_close(node), "close");
