@@ -150,7 +150,7 @@ void Store::Shard::drain_reads() {
         uint32_t i = reads[r].index;
         // A slot emptied or reused since the read: a lost or misattributed
         // access, harmless to the policy.
-        if (i > mask || !slots[i] || is_tomb(at(i))) continue;
+        if (i >= cap || !slots[i] || is_tomb(at(i))) continue;
         access(i, reads[r].tag);
     }
 }

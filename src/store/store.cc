@@ -68,45 +68,47 @@ __attribute__((flatten)) uint64_t entry_checksum(uint64_t h0, Version v, uint64_
     return XXH3_64bits(buf, sizeof buf);
 }
 
-// A block for `key` holding `vlen` bytes (copied from `data` when not null).
-// Header fields other than lengths, writer and flags are the caller's.
+// A block for `key` holding `vlen` bytes (copied from `data` when not null),
+// with the version, times and writer of `m`: from the slab when it fits,
+// else from malloc. The caller sets the last lookup and the links.
 // Throws std::bad_alloc.
-Block* make_entry_block(const void* key, size_t klen, const void* data, size_t vlen, uint64_t vhash,
-                  uint32_t writer, uint64_t writer_id, bool tomb) {
-    uint32_t lf = (tomb ? kTomb : 0) | (vlen >= kKeepHashFrom ? kHashTrailer : 0) |
-                  (writer == kWriterEscape ? kIdTrailer : 0);
-    void* mem = std::malloc(block_size(vlen, klen, lf));
+Block* make_entry_block(Slab& slab, const void* key, size_t klen, const void* data, size_t vlen,
+                        const Meta& m, uint32_t writer) {
+    size_t n = m.block_size(vlen, klen);
+    bool in_slab = Slab::fits(n);
+    void* mem = in_slab ? slab.alloc(n) : std::malloc(n);
     if (!mem) throw std::bad_alloc();
     if (!Store::Shard::addressable(mem)) {
-        std::free(mem);
+        if (in_slab) Slab::free(mem); else std::free(mem);
         throw std::bad_alloc();
     }
     Block* b = new (mem) Block;
     b->refs.store(1, std::memory_order_relaxed);
     b->len = static_cast<uint32_t>(vlen);
-    b->kw = static_cast<uint32_t>(klen) | (writer << kKeyBits);
-    b->lf = lf;
+    b->kw = pack_kw(klen, writer, in_slab ? kInSlab : 0);
+    b->lf = 0;
     if (vlen && data) std::memcpy(b->bytes(), data, vlen);
     std::memcpy(entry::key(b), key, klen);
-    unsigned char* t = trailer(b);
-    if (lf & kHashTrailer) {
-        std::memcpy(t, &vhash, 8);
-        t += 8;
-    }
-    if (lf & kIdTrailer) std::memcpy(t, &writer_id, 8);
+    write_meta(b, m, writer);
     return b;
 }
 
-// Turns a value built outside the store (value_new) into an entry block by
-// appending the key, in place when the caller's was the only reference.
-Block* adopt_value(Value* v, const void* key, size_t klen, uint64_t vhash, uint32_t writer, uint64_t writer_id) {
-    if (v->refs.load(std::memory_order_acquire) != 1) {
-        Block* b = make_entry_block(key, klen, v->bytes(), v->len, vhash, writer, writer_id, false);
+// Turns a value built outside the store (value_new) into an entry block.
+// One that fits the slab is copied there; a bigger one keeps its bytes and
+// gets the key appended (realloc) when the caller's was the only reference.
+Block* adopt_value(Slab& slab, Value* v, const void* key, size_t klen, const Meta& m, uint32_t writer) {
+    size_t need = m.block_size(v->len, klen);
+    if (Slab::fits(need) || (v->kw & kInSlab) || v->refs.load(std::memory_order_acquire) != 1) {
+        Block* b;
+        try {
+            b = make_entry_block(slab, key, klen, v->bytes(), v->len, m, writer);
+        } catch (...) {
+            value_unref(v);
+            throw;
+        }
         value_unref(v);
         return b;
     }
-    uint32_t lf = (v->len >= kKeepHashFrom ? kHashTrailer : 0) | (writer == kWriterEscape ? kIdTrailer : 0);
-    size_t need = block_size(v->len, klen, lf);
     Block* b = v;
     if (malloc_usable_size(v) < need) {
         void* mem = std::realloc(v, need);
@@ -119,7 +121,7 @@ Block* adopt_value(Value* v, const void* key, size_t klen, uint64_t vhash, uint3
     if (!Store::Shard::addressable(b)) {
         Block* copy = nullptr;
         try {
-            copy = make_entry_block(key, klen, b->bytes(), b->len, vhash, writer, writer_id, false);
+            copy = make_entry_block(slab, key, klen, b->bytes(), b->len, m, writer);
         } catch (...) {
             std::free(b);
             throw;
@@ -127,15 +129,10 @@ Block* adopt_value(Value* v, const void* key, size_t klen, uint64_t vhash, uint3
         std::free(b);
         return copy;
     }
-    b->kw = static_cast<uint32_t>(klen) | (writer << kKeyBits);
-    b->lf = lf;
+    b->kw = pack_kw(klen, writer, 0);
+    b->lf = 0;
     std::memcpy(entry::key(b), key, klen);
-    unsigned char* t = trailer(b);
-    if (lf & kHashTrailer) {
-        std::memcpy(t, &vhash, 8);
-        t += 8;
-    }
-    if (lf & kIdTrailer) std::memcpy(t, &writer_id, 8);
+    write_meta(b, m, writer);
     return b;
 }
 
@@ -187,8 +184,7 @@ uint32_t Store::writer_index(uint64_t id) {
 uint64_t Store::writer_id(const Block* b) const {
     uint32_t idx = entry::writer_index(b);
     if (idx != kWriterEscape) return writers_->ids[idx].load(std::memory_order_acquire);
-    const unsigned char* t = trailer(b) + ((b->lf & kHashTrailer) ? 8 : 0);
-    return load64(t);
+    return trailer_writer_id(b);
 }
 
 Version Store::version_of(const Block* b) const { return Version{hlc(b), writer_id(b)}; }
@@ -197,7 +193,8 @@ Version Store::version_of(const Block* b) const { return Version{hlc(b), writer_
 
 Store::Store(std::string name, const Limits& limits, const Clock& clock)
     : name_(std::move(name)), limits_(limits), clock_(clock), seed_(random_seed()),
-      writers_(std::make_unique<Writers>()) {
+      ttl_live_(Ttls::usable(limits.default_ttl_ms)), ttl_tomb_(Ttls::usable(limits.tombstone_ttl_ms)),
+      slab_(Slab::create()), writers_(std::make_unique<Writers>()) {
     writers_->generation = g_writer_tables.fetch_add(1, std::memory_order_relaxed) + 1;
     shard_count_ = limits.shards ? limits.shards : auto_shards(limits.max_entries);
     unsigned bits = 0;
@@ -221,10 +218,12 @@ Store::~Store() {
     for (size_t si = 0; si < shard_count_; ++si) {
         Shard& s = shards_[si];
         if (!s.slots) continue;
-        for (uint32_t i = 0; i <= s.mask; ++i)
+        for (uint32_t i = 0; i < s.cap; ++i)
             if (s.slots[i]) value_unref(s.at(i));
-        std::free(s.slots);
+        s.free_slots();
     }
+    // The slab goes once the values readers still hold are released too.
+    slab_->release();
 }
 
 uint64_t Store::hash_key(const void* key, size_t klen) const { return XXH3_64bits(key, klen); }

@@ -146,19 +146,26 @@ public:
     Stats stats() const;
     Version clear_floor() const;
 
+    // What the slab holds from the system for entry blocks (pages in use):
+    // with the heap, what `bytes` should account for.
+    uint64_t slab_bytes() const { return slab_->page_bytes(); }
+
     // How many more entries, and bytes, fit before anything is evicted.
     uint64_t free_entries() const;
     uint64_t free_bytes() const;
 
     // The bytes an entry is charged, given its key and value sizes: its one
-    // allocation (header, value, key, and the value's hash when long) as
-    // the allocator rounds it, and two 8-byte table slots. The store charges
-    // the real allocation size; this is the same for a fresh entry.
+    // block (header, value, key, and the value's hash when long) as the slab
+    // or malloc rounds it, and its share of the table. The store charges the
+    // real block; this is the same for a fresh local write with the cache's
+    // default TTL, whose block has no time in its trailer.
     // Inline: the put path checks it on every call.
     static constexpr size_t kEntrySize = sizeof(Value);
     static constexpr size_t kMallocHeader = 8;
+    static constexpr uint64_t kSlotCharge = 12;  // shard.h says why
     static constexpr uint64_t charge_estimate(size_t klen, size_t vlen) {
-        return malloc_chunk(kEntrySize + vlen + klen + (vlen >= 256 ? 8 : 0)) + 2 * sizeof(uint64_t);
+        size_t n = kEntrySize + vlen + klen + (vlen >= 256 ? 8 : 0);
+        return (Slab::fits(n) ? Slab::class_size(n) : malloc_chunk(n)) + kSlotCharge;
     }
     static constexpr uint64_t malloc_chunk(size_t n) {
         uint64_t c = ((n + kMallocHeader + 15) / 16) * 16;
@@ -239,10 +246,16 @@ private:
     bool expired_at_read(int64_t expires_ms) const;
     __attribute__((noinline)) void expire_now(Shard& s, uint32_t i);
 
+    // When an entry's expiry is this TTL after its version's time, the
+    // block does not keep it (entry.h): the default TTL and the tombstones'.
+    int64_t expires_of(const Value* b) const;
+
     std::string name_;
     Limits limits_;
     const Clock& clock_;
     uint64_t seed_;
+    int64_t ttl_live_, ttl_tomb_;  // entry::Ttls
+    Slab* slab_;  // entry blocks; shared with the values readers hold
     size_t shard_count_;
     unsigned shard_bits_;
     std::unique_ptr<Shard[]> shards_;

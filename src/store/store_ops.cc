@@ -26,7 +26,7 @@ Value* Store::get(const void* key, size_t klen) {
         uint32_t i = s.find(tag, key, klen);
         Block* b = i == kNil ? nullptr : s.at(i);
         if (__builtin_expect(b && !is_tomb(b) &&
-                                 !(b->t_expires != TimeCodec::kNoTime && expired_at_read(expires(b))),
+                                 !((b->lf & kExpMask) && expired_at_read(expires_of(b))),
                              1)) {
             s.hits.add();
             count_lookup(b);
@@ -62,7 +62,7 @@ int Store::get_copy(const void* key, size_t klen, void* buf, size_t* len) {
         Guard g(s.lock);
         uint32_t i = s.find(tag, key, klen);
         Block* b = i == kNil ? nullptr : s.at(i);
-        if (!b || is_tomb(b) || expired_at_read(expires(b))) {
+        if (!b || is_tomb(b) || expired_at_read(expires_of(b))) {
             s.misses.add();
             return MCCACHE_ENOTFOUND;
         }
@@ -94,7 +94,7 @@ bool Store::contains(const void* key, size_t klen) {
     uint32_t i = s.find(tag_of(h0, seed_), key, klen);
     if (i == kNil) return false;
     const Block* b = s.at(i);
-    return !is_tomb(b) && !expired_at_read(expires(b));
+    return !is_tomb(b) && !expired_at_read(expires_of(b));
 }
 
 bool Store::metadata(const void* key, size_t klen, Metadata* out) {
@@ -104,8 +104,8 @@ bool Store::metadata(const void* key, size_t klen, Metadata* out) {
     uint32_t i = s.find(tag_of(h0, seed_), key, klen);
     if (i == kNil) return false;
     const Block* b = s.at(i);
-    if (is_tomb(b) || expired_at_read(expires(b))) return false;
-    *out = Metadata{version_of(b), created(b),  updated(b), expires(b),
+    if (is_tomb(b) || expired_at_read(expires_of(b))) return false;
+    *out = Metadata{version_of(b), created(b),  updated(b), expires_of(b),
                     last_lookup(b), lookups(b), klen,       b->len,
                     charge_of(b),   checksum_of(b, h0)};
     return true;
@@ -120,6 +120,15 @@ bool Store::key_checksum(const void* key, size_t klen, uint64_t* out) {
 
 // ---- writes ----
 
+namespace {
+// Whether a block can take `need` bytes in place: the same slab class, or
+// the same malloc chunk.
+inline bool same_footprint(const Block* b, size_t need) {
+    if (b->kw & kInSlab) return Slab::fits(need) && Slab::class_size(need) == Slab::class_size(block_size(b));
+    return !Slab::fits(need) && Store::malloc_chunk(need) == heap_bytes(b);
+}
+}  // namespace
+
 // Inlined into both callers: the call would pass nine arguments.
 inline __attribute__((always_inline)) Applied Store::write(const void* key, size_t klen,
                                                          const Incoming& in, Version version,
@@ -131,7 +140,7 @@ inline __attribute__((always_inline)) Applied Store::write(const void* key, size
     uint64_t tag = tag_of(h0, seed_);
     size_t bucket = static_cast<size_t>(h0 >> 52);
     uint64_t sum = entry_checksum(h0, version, in.vhash);
-    Block* fresh = in.block;  // owned until installed
+    Block* fresh = in.block;  // built before the lock (times in its trailer); owned until installed
     Block* old = nullptr;     // a reference dropped once the lock is released
     Applied result;
     {
@@ -146,7 +155,7 @@ inline __attribute__((always_inline)) Applied Store::write(const void* key, size
             uint32_t i = s.find(tag, key, klen);
             Block* b = i == kNil ? nullptr : s.at(i);
             bool tomb = b && is_tomb(b);
-            int64_t b_expires = b ? expires(b) : -1;
+            int64_t b_expires = b ? expires_of(b) : -1;
             bool live = b && !tomb && !(b_expires >= 0 && now >= b_expires);
             if (b && hlc(b) >= version.hlc && version_of(b) >= version) {
                 s.stale.add();
@@ -157,8 +166,6 @@ inline __attribute__((always_inline)) Applied Store::write(const void* key, size
                 result = Applied::Absent;
             } else {
                 uint32_t writer = writer_index(version.node);
-                uint32_t lf_new = (in.vlen >= kKeepHashFrom ? kHashTrailer : 0) |
-                                  (writer == kWriterEscape ? kIdTrailer : 0);
                 uint64_t old_sum = 0;
                 uint64_t old_charge = 0;
                 int64_t created_ms = now, lookup_ms = 0;
@@ -176,15 +183,18 @@ inline __attribute__((always_inline)) Applied Store::write(const void* key, size
                         s.expirations.add();
                     }
                 }
+                Meta m = Meta::make(version.hlc, expires_ms, created_ms, now, in.vlen, in.vhash, writer,
+                                    version.node, false, Ttls{ttl_live_, ttl_tomb_}, fresh != nullptr);
                 // The value is settled before anything changes, so that a
                 // failed allocation leaves the entry as it was.
                 bool in_place = false;
                 if (!fresh) {
-                    in_place = live && (b->lf & kIdTrailer) == (lf_new & kIdTrailer) &&
-                               Store::malloc_chunk(block_size(in.vlen, klen, lf_new)) == heap_bytes(b) &&
+                    in_place = live && same_footprint(b, m.block_size(in.vlen, klen)) &&
                                b->refs.load(std::memory_order_acquire) == 1;
                     if (!in_place)
-                        fresh = make_entry_block(key, klen, in.data, in.vlen, in.vhash, writer, version.node);
+                        fresh = make_entry_block(*slab_, key, klen, in.data, in.vlen, m, writer);
+                } else {
+                    write_meta(fresh, m, writer);
                 }
                 Block* nb = in_place ? b : fresh;
                 if (b) count_out(s, b, old_sum, bucket);
@@ -196,26 +206,15 @@ inline __attribute__((always_inline)) Applied Store::write(const void* key, size
                     std::memmove(nb->bytes() + in.vlen, entry::key(nb), klen);
                     if (in.vlen && in.data) std::memcpy(nb->bytes(), in.data, in.vlen);
                     nb->len = static_cast<uint32_t>(in.vlen);
-                    nb->lf = (nb->lf & ~(kHashTrailer | kIdTrailer | kTomb)) | lf_new;
-                    nb->kw = static_cast<uint32_t>(klen) | (writer << kKeyBits);
-                    unsigned char* t = trailer(nb);
-                    if (lf_new & kHashTrailer) {
-                        std::memcpy(t, &in.vhash, 8);
-                        t += 8;
-                    }
-                    if (lf_new & kIdTrailer) std::memcpy(t, &version.node, 8);
+                    write_meta(nb, m, writer);
                 } else if (b) {
                     // The new block takes the old one's slot and list places.
                     std::memcpy(nb->links, b->links, sizeof nb->links);
-                    nb->lf = (nb->lf & ~(kSegMask | kLookupMask)) | (b->lf & kSegMask);
+                    nb->lf = (nb->lf & ~kSegMask) | (b->lf & kSegMask);
                     s.replace(i, nb);
                     old = b;
                 }
-                set_hlc(nb, version.hlc);
                 nb->lf = (nb->lf & ~kLookupMask) | lookups_kept;
-                nb->t_expires = TimeCodec::enc_expiry(expires_ms, version.hlc);
-                nb->t_created = TimeCodec::enc(created_ms, version.hlc);
-                nb->t_updated = TimeCodec::enc(now, version.hlc);
                 nb->t_lookup = TimeCodec::enc_lookup(lookup_ms, version.hlc);
                 if (!b) {
                     if (!s.insert(tag, nb, &i)) {
@@ -257,8 +256,24 @@ inline __attribute__((always_inline)) Applied Store::write(const void* key, size
 Applied Store::apply(const void* key, size_t klen, Value* value, Version version,
                      int64_t expires_ms, Origin origin, bool only_if_present, int64_t now_ms) {
     uint64_t vhash = value_hash(value->bytes(), value->len);
+    size_t vlen = value->len;
+    if (vlen <= kBuildUnderLock) {
+        // Copied into a block sized under the lock, where its times are known.
+        Applied r;
+        try {
+            r = write(key, klen, Incoming{nullptr, value->bytes(), vlen, vhash}, version, expires_ms,
+                      origin, only_if_present, now_ms, nullptr);
+        } catch (...) {
+            value_unref(value);
+            throw;
+        }
+        value_unref(value);
+        return r;
+    }
     uint32_t writer = writer_index(version.node);
-    Block* b = adopt_value(value, key, klen, vhash, writer, version.node);
+    Meta m = Meta::make(version.hlc, expires_ms, 0, 0, vlen, vhash, writer, version.node, false,
+                        Ttls{ttl_live_, ttl_tomb_}, true);
+    Block* b = adopt_value(*slab_, value, key, klen, m, writer);
     return write(key, klen, Incoming{b, nullptr, b->len, vhash}, version, expires_ms, origin,
                  only_if_present, now_ms, nullptr);
 }
@@ -269,7 +284,9 @@ Applied Store::put(const void* key, size_t klen, const void* data, size_t vlen, 
     if (vlen > kBuildUnderLock) {
         // Too big to copy under the lock: the block is built before it.
         uint32_t writer = writer_index(version.node);
-        Block* b = make_entry_block(key, klen, data, vlen, vhash, writer, version.node);
+        Meta m = Meta::make(version.hlc, expires_ms, 0, 0, vlen, vhash, writer, version.node, false,
+                            Ttls{ttl_live_, ttl_tomb_}, true);
+        Block* b = make_entry_block(*slab_, key, klen, data, vlen, m, writer);
         return write(key, klen, Incoming{b, nullptr, vlen, vhash}, version, expires_ms,
                      Origin::Local, false, now_ms, keep);
     }

@@ -34,18 +34,21 @@ Applied Store::remove(const void* key, size_t klen, Version version, Origin orig
         // Absolute, from the delete's own time: every member collects the
         // tombstone at the same moment, however late the delete reached it.
         int64_t expires_ms = hlc_ms(version.hlc) + limits_.tombstone_ttl_ms;
+        Meta m = Meta::make(version.hlc, expires_ms, now, now, 0, 0, writer, version.node, true,
+                            Ttls{ttl_live_, ttl_tomb_});
         Block* t;
-        if (b && is_tomb(b) && writer != kWriterEscape && !(b->lf & kIdTrailer)) {
-            // A newer delete of a tombstone: only its version moves. Nobody
-            // else holds a tombstone's block.
+        if (b && is_tomb(b) && m.block_size(0, klen) == block_size(b)) {
+            // A newer delete of a tombstone: only its version and times
+            // move. Nobody else holds a tombstone's block.
             count_out(s, b, checksum_of(b, h0), bucket);
-            b->kw = static_cast<uint32_t>(klen) | (writer << kKeyBits);
+            write_meta(b, m, writer);
             t = b;
         } else {
-            t = make_entry_block(key, klen, nullptr, 0, 0, writer, version.node, true);
+            t = make_entry_block(*slab_, key, klen, nullptr, 0, m, writer);
             if (b) {
                 if (!is_tomb(b)) {
-                    bool live = !(expires(b) >= 0 && now >= expires(b));
+                    int64_t exp = expires_of(b);
+                    bool live = !(exp >= 0 && now >= exp);
                     if (live) {
                         *was_live = true;
                         s.deletes.add();
@@ -68,10 +71,7 @@ Applied Store::remove(const void* key, size_t klen, Version version, Origin orig
             }
             s.on_tomb(i);
         }
-        set_hlc(t, version.hlc);
-        t->t_created = t->t_updated = TimeCodec::enc(now, version.hlc);
         t->t_lookup = TimeCodec::kNoTime;
-        t->t_expires = TimeCodec::enc_expiry(expires_ms, version.hlc);
         count_in(s, t, sum, bucket);
         if (expires_ms < s.min_expiry) s.min_expiry = expires_ms;
         evict(s, i);
@@ -88,7 +88,7 @@ void Store::clear(Version version, Origin origin) {
         if (version > s.floor) s.floor = version;
         if (!s.slots) continue;
         s.drain_reads();
-        for (uint32_t i = 0; i <= s.mask;) {
+        for (uint32_t i = 0; i < s.cap;) {
             if (!s.slots[i]) {
                 ++i;
                 continue;
@@ -99,7 +99,8 @@ void Store::clear(Version version, Origin origin) {
                 continue;
             }
             if (!is_tomb(b)) {
-                if (!(expires(b) >= 0 && now >= expires(b))) {
+                int64_t exp = expires_of(b);
+                if (!(exp >= 0 && now >= exp)) {
                     emit(EventType::Delete, origin, b, b, now);
                     s.deletes.add();
                 } else {
@@ -123,13 +124,13 @@ size_t Store::housekeep() {
         if (s.nreads) s.drain_reads();
         if (!s.slots || now < s.min_expiry) continue;
         int64_t next = INT64_MAX;
-        for (uint32_t i = 0; i <= s.mask;) {
+        for (uint32_t i = 0; i < s.cap;) {
             if (!s.slots[i]) {
                 ++i;
                 continue;
             }
             Block* b = s.at(i);
-            int64_t exp = expires(b);
+            int64_t exp = expires_of(b);
             if (exp < 0 || now < exp) {
                 if (exp >= 0) next = std::min(next, exp);
                 ++i;
@@ -164,10 +165,10 @@ void Store::snapshot_shard(size_t index,
         if (!s.slots) return;
         int64_t now = clock_.now_ms();
         items.reserve(s.live.get());
-        for (uint32_t i = 0; i <= s.mask; ++i) {
+        for (uint32_t i = 0; i < s.cap; ++i) {
             if (!s.slots[i]) continue;
             Block* b = s.at(i);
-            int64_t exp = expires(b);
+            int64_t exp = expires_of(b);
             if (is_tomb(b) || (exp >= 0 && now >= exp)) continue;
             items.push_back(Item{value_ref(b), exp});
         }
@@ -240,7 +241,7 @@ std::vector<Store::KeyVersion> Store::list_bucket(size_t bucket) const {
     Guard g(s.lock);
     for (uint32_t i = s.bucket_head[bucket >> shard_bits_]; i != kNil; i = link(s.at(i), kBNext)) {
         const Block* b = s.at(i);
-        int64_t exp = expires(b);
+        int64_t exp = expires_of(b);
         if (!is_tomb(b) && exp >= 0 && now >= exp) continue;
         out.push_back(KeyVersion{std::string(key_view(b)), version_of(b), is_tomb(b)});
     }
@@ -254,7 +255,7 @@ bool Store::export_entry(const void* key, size_t klen, Exported* out) const {
     uint32_t i = s.find(tag_of(h0, seed_), key, klen);
     if (i == kNil) return false;
     Block* b = s.at(i);
-    int64_t exp = expires(b);
+    int64_t exp = expires_of(b);
     if (!is_tomb(b) && exp >= 0 && clock_.now_ms() >= exp) return false;
     *out = Exported{is_tomb(b) ? nullptr : value_ref(b), version_of(b), exp};
     return true;

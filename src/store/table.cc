@@ -1,5 +1,7 @@
 // The shard's hash table and the bookkeeping that follows a block moving
 // to another slot.
+#include <sys/mman.h>
+
 #include <cstdlib>
 #include <cstring>
 
@@ -35,8 +37,8 @@ inline bool keys_equal(const unsigned char* a, const void* bv, size_t n) {
 
 uint32_t Store::Shard::find(uint64_t tag, const void* key, size_t klen) const {
     if (!slots) return kNil;
-    uint64_t want = tag & kTagMask;
-    for (uint32_t i = static_cast<uint32_t>(tag) & mask;; i = (i + 1) & mask) {
+    uint64_t want = tag_bits(tag);
+    for (uint32_t i = home(tag, cap);; i = next(i)) {
         uint64_t s = slots[i];
         if (!s) return kNil;
         if ((s >> kPtrBits) == want) {
@@ -51,37 +53,66 @@ uint64_t Store::Shard::tag_of_block(const Block* b) const {
 }
 
 uint32_t Store::Shard::home_of(uint32_t i) const {
-    // The slot holds 20 bits of the tag: enough for tables up to 2^20 slots.
-    if (mask <= kTagMask) return static_cast<uint32_t>(slots[i] >> kPtrBits) & mask;
-    return static_cast<uint32_t>(tag_of_block(at(i))) & mask;
+    if (cap <= (uint32_t{1} << kTagBits)) return home(slots[i] >> kPtrBits << (32 - kTagBits), cap);
+    return home(tag_of_block(at(i)), cap);
 }
 
+namespace {
+// Big tables are mapped on their own, so that the one a growth replaces
+// goes back to the system: from the heap, the old tables of every shard
+// stayed behind as free chunks too small for the next (3.4 bytes per entry
+// at a million entries).
+constexpr size_t kMapSlotsFrom = 1024;  // 8 KiB: two pages
+
+uint64_t* alloc_slots(size_t n) {
+    if (n < kMapSlotsFrom) return static_cast<uint64_t*>(std::calloc(n, sizeof(uint64_t)));
+    void* p = mmap(nullptr, n * sizeof(uint64_t), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    return p == MAP_FAILED ? nullptr : static_cast<uint64_t*>(p);
+}
+}  // namespace
+
+void Store::Shard::free_slots() {
+    if (cap < kMapSlotsFrom) std::free(slots); else munmap(slots, size_t{cap} * sizeof(uint64_t));
+    slots = nullptr;
+}
+
+namespace {
+// 4, 5, 6, 7 times 2^k, then 8 times 2^k = 4 times 2^(k+1).
+uint64_t next_capacity(uint64_t cap) {
+    if (cap == 0) return 16;
+    unsigned k = 0;
+    while ((cap >> k) > 7) ++k;
+    uint64_t m = cap >> k;
+    return (m + 1) << k;
+}
+}  // namespace
+
 bool Store::Shard::grow() {
-    uint64_t cap = slots ? (uint64_t{mask} + 1) * 2 : 16;
-    if (cap > kMaxSlots) return false;
-    auto* fresh = static_cast<uint64_t*>(std::calloc(cap, sizeof(uint64_t)));
+    uint64_t fresh_cap = next_capacity(cap);
+    if (fresh_cap > kMaxSlots) return false;
+    uint64_t* fresh = alloc_slots(fresh_cap);
     if (!fresh) return false;
-    uint32_t old_cap = slots ? mask + 1 : 0;
+    auto n = static_cast<uint32_t>(fresh_cap);
+    uint32_t old_cap = cap;
     std::vector<uint32_t> moved(old_cap, kNil);
     uint64_t* old = slots;
-    uint32_t new_mask = static_cast<uint32_t>(cap - 1);
     for (uint32_t i = 0; i < old_cap; ++i) {
         if (!old[i]) continue;
-        const Block* b = reinterpret_cast<Block*>((old[i] & ((uint64_t{1} << kPtrBits) - 1)) << 4);
-        uint64_t tag = new_mask <= kTagMask ? (old[i] >> kPtrBits) : tag_of_block(b);
-        uint32_t j = static_cast<uint32_t>(tag) & new_mask;
-        while (fresh[j]) j = (j + 1) & new_mask;
+        const Block* b = reinterpret_cast<Block*>((old[i] & kPtrMask) << 2);
+        uint64_t tag = n <= (uint32_t{1} << kTagBits) ? (old[i] >> kPtrBits) << (32 - kTagBits) : tag_of_block(b);
+        uint32_t j = home(tag, n);
+        while (fresh[j]) j = j + 1 == n ? 0 : j + 1;
         fresh[j] = old[i];
         moved[i] = j;
     }
+    if (old) free_slots();
     slots = fresh;
-    mask = new_mask;
-    std::free(old);
+    cap = n;
     // Every index the shard holds now names a new slot.
     auto remap = [&](uint32_t& x) {
         if (x != kNil) x = moved[x];
     };
-    for (uint32_t j = 0; j <= mask; ++j) {
+    for (uint32_t j = 0; j < cap; ++j) {
         if (!slots[j]) continue;
         Block* b = at(j);
         for (Link l : {kPrev, kNext, kBPrev, kBNext}) {
@@ -103,9 +134,9 @@ bool Store::Shard::grow() {
 }
 
 bool Store::Shard::insert(uint64_t tag, Block* b, uint32_t* index) {
-    if ((!slots || (uint64_t{used} + 1) * 4 > (uint64_t{mask} + 1) * 3) && !grow()) return false;
-    uint32_t i = static_cast<uint32_t>(tag) & mask;
-    while (slots[i]) i = (i + 1) & mask;
+    if ((!slots || (uint64_t{used} + 1) * 4 > uint64_t{cap} * 3) && !grow()) return false;
+    uint32_t i = home(tag, cap);
+    while (slots[i]) i = next(i);
     slots[i] = slot_of(tag, b);
     ++used;
     *index = i;
@@ -117,9 +148,9 @@ bool Store::Shard::insert(uint64_t tag, Block* b, uint32_t* index) {
 void Store::Shard::erase(uint32_t i) {
     slots[i] = 0;
     uint32_t hole = i;
-    for (uint32_t j = (i + 1) & mask; slots[j]; j = (j + 1) & mask) {
-        uint32_t home = home_of(j);
-        bool stays = hole <= j ? (hole < home && home <= j) : (hole < home || home <= j);
+    for (uint32_t j = next(i); slots[j]; j = next(j)) {
+        uint32_t h = home_of(j);
+        bool stays = hole <= j ? (hole < h && h <= j) : (hole < h || h <= j);
         if (!stays) {
             slots[hole] = slots[j];
             slots[j] = 0;

@@ -221,3 +221,91 @@ TEST_F(EvictionTest, AnInPlaceUpdateMovesTheKeyWithTheValueLength) {
         EXPECT_EQ(s->size(), 1u);
     }
 }
+
+TEST_F(EvictionTest, TimesAnEntrySharesWithItsVersionCostNoBytesAndTheOthersReadBackExactly) {
+    Limits limits;
+    limits.max_entries = 1000;
+    limits.default_ttl_ms = 60'000;
+    limits.tombstone_ttl_ms = 10'000;
+    Store s("t", limits, clock);
+    std::string v(100, 'v');
+    // A local write: updated at its version's time, created then, expiring
+    // after the default TTL. Charged exactly the estimate: no trailer.
+    Version v1 = next();
+    int64_t t1 = hlc_ms(v1.hlc);
+    s.put("local", 5, v.data(), v.size(), v1, t1 + 60'000, t1);
+    Metadata m;
+    ASSERT_TRUE(s.metadata("local", 5, &m));
+    EXPECT_EQ(m.created_ms, t1);
+    EXPECT_EQ(m.updated_ms, t1);
+    EXPECT_EQ(m.expires_ms, t1 + 60'000);
+    EXPECT_EQ(m.charged_bytes, Store::charge_estimate(5, v.size()));
+    // An update 30 s later: created stays, updated moves, the TTL is the key's own.
+    clock.advance(30'000);
+    hlc = hlc_pack(clock.now_ms(), 0);
+    Version v2 = next();
+    int64_t t2 = hlc_ms(v2.hlc);
+    s.put("local", 5, v.data(), v.size(), v2, t2 + 1234, t2);
+    ASSERT_TRUE(s.metadata("local", 5, &m));
+    EXPECT_EQ(m.version, v2);
+    EXPECT_EQ(m.created_ms, t1);
+    EXPECT_EQ(m.updated_ms, t2);
+    EXPECT_EQ(m.expires_ms, t2 + 1234);
+    EXPECT_GT(m.charged_bytes, Store::charge_estimate(5, v.size()));
+    // A remote write stored 250 ms after it was made, with no expiry.
+    Version v3 = next(7);
+    s.apply("remote", 6, value_new(v.data(), v.size()), v3, -1, Origin::Remote, false, hlc_ms(v3.hlc) + 250);
+    ASSERT_TRUE(s.metadata("remote", 6, &m));
+    EXPECT_EQ(m.version, v3);
+    EXPECT_EQ(m.updated_ms, hlc_ms(v3.hlc) + 250);
+    EXPECT_EQ(m.created_ms, hlc_ms(v3.hlc) + 250);
+    EXPECT_EQ(m.expires_ms, -1);
+    // Read back after other writes moved blocks about: nothing drifted.
+    for (int i = 0; i < 200; ++i) {
+        std::string k = "other" + std::to_string(i);
+        s.put(k.data(), k.size(), v.data(), v.size(), next(), -1, -1);
+    }
+    ASSERT_TRUE(s.metadata("local", 5, &m));
+    EXPECT_EQ(m.created_ms, t1);
+    EXPECT_EQ(m.updated_ms, t2);
+    EXPECT_EQ(m.expires_ms, t2 + 1234);
+    // A tombstone expires the tombstone TTL after its delete's version,
+    // whichever way it keeps it: the store collects it then and not before.
+    bool live = false;
+    Version v4 = next();
+    EXPECT_EQ(s.remove("local", 5, v4, Origin::Local, &live), Applied::Updated);
+    EXPECT_TRUE(live);
+    clock.set(hlc_ms(v4.hlc) + 10'000 - 1);
+    s.housekeep();
+    EXPECT_EQ(s.stats().tombstones, 1u);
+    clock.set(hlc_ms(v4.hlc) + 10'000);
+    s.housekeep();
+    EXPECT_EQ(s.stats().tombstones, 0u);
+}
+
+TEST_F(EvictionTest, UpdatesThatChangeTheBlockLayoutInPlaceKeepTheBytesAndTheCharge) {
+    // Values and times whose trailers come and go: each write either fits
+    // the block it replaces or moves to a new one; the bytes charged always
+    // add up to what the entries hold.
+    auto s = make(EvictionPolicy::TinyLfu, 100);
+    std::mt19937 rng(11);
+    std::string key = "k";
+    for (int i = 0; i < 500; ++i) {
+        size_t n = rng() % 400;
+        std::string v(n, static_cast<char>('a' + i % 26));
+        Version ver = next(rng() % 2 ? 1 : 300 + rng() % 1000);  // some writers escape the table
+        int64_t now = hlc_ms(ver.hlc) + (rng() % 3 == 0 ? 500 : 0);
+        int64_t exp = rng() % 2 ? -1 : now + 100'000;
+        s->put(key.data(), key.size(), v.data(), v.size(), ver, exp, now);
+        Value* got = s->get(key.data(), key.size());
+        ASSERT_NE(got, nullptr);
+        ASSERT_EQ(std::string(reinterpret_cast<const char*>(got->bytes()), got->len), v);
+        value_unref(got);
+        Metadata m;
+        ASSERT_TRUE(s->metadata(key.data(), key.size(), &m));
+        EXPECT_EQ(m.version, ver);
+        EXPECT_EQ(m.updated_ms, now);
+        EXPECT_EQ(m.expires_ms, exp);
+        EXPECT_EQ(m.charged_bytes, s->stats().bytes);
+    }
+}
