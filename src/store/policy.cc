@@ -37,6 +37,7 @@ void Store::Shard::policy_init(bool use_tinylfu, uint64_t entries, uint64_t byte
     tinylfu = use_tinylfu;
     cap_e = std::max<uint64_t>(entries, 1);
     cap_b = std::max<uint64_t>(bytes, 1);
+    bytes_per_entry = static_cast<double>(cap_b) / static_cast<double>(cap_e);
     auto max = static_cast<int64_t>(cap_e);
     window_max = max - static_cast<int64_t>(kPercentMain * static_cast<double>(max));
     protected_max = static_cast<int64_t>(kPercentMainProtected * static_cast<double>(max - window_max));
@@ -45,10 +46,11 @@ void Store::Shard::policy_init(bool use_tinylfu, uint64_t entries, uint64_t byte
 }
 
 namespace {
-// The byte share of a segment holding `entries` of the shard's cap_e.
-inline uint64_t bytes_share(int64_t entries, uint64_t cap_e, uint64_t cap_b) {
+// The byte share of a segment holding `entries` of the shard's cap_e: a
+// multiply, as every write asks (a 128-bit division took 1.5 % of an update).
+inline uint64_t bytes_share(int64_t entries, double bytes_per_entry) {
     if (entries <= 0) return 0;
-    return static_cast<uint64_t>(static_cast<unsigned __int128>(entries) * cap_b / cap_e);
+    return static_cast<uint64_t>(static_cast<double>(entries) * bytes_per_entry);
 }
 }  // namespace
 
@@ -93,9 +95,23 @@ void Store::Shard::transfer(uint32_t i, Seg to) {
     push_tail(to, i);
 }
 
+void Store::Shard::move_to_tail(uint32_t i) {
+    Block* b = at(i);
+    List& l = lists[seg(b)];
+    if (l.tail == i) return;
+    // Not the tail, so it has a next; its count and bytes stay.
+    uint32_t p = link(b, kPrev), n = link(b, kNext);
+    if (p != kNil) set_link(at(p), kNext, n); else l.head = n;
+    set_link(at(n), kPrev, p);
+    set_link(b, kPrev, l.tail);
+    set_link(b, kNext, kNil);
+    set_link(at(l.tail), kNext, i);
+    l.tail = i;
+}
+
 namespace {
-inline bool over(const List& l, int64_t max_e, uint64_t cap_e, uint64_t cap_b) {
-    return static_cast<int64_t>(l.count) > max_e || l.bytes > bytes_share(max_e, cap_e, cap_b);
+inline bool over(const List& l, int64_t max_e, double bytes_per_entry) {
+    return static_cast<int64_t>(l.count) > max_e || l.bytes > bytes_share(max_e, bytes_per_entry);
 }
 }  // namespace
 
@@ -108,7 +124,7 @@ void Store::Shard::on_insert(uint32_t i, uint64_t tag) {
         return;
     }
     Block* b = at(i);
-    bool oversized = charge_of(b) > bytes_share(window_max, cap_e, cap_b);
+    bool oversized = charge_of(b) > bytes_share(window_max, bytes_per_entry);
     if (oversized) push_head(kWindow, i); else push_tail(kWindow, i);
     uint64_t count = lists[kWindow].count + lists[kProbation].count + lists[kProtected].count;
     uint64_t weight = lists[kWindow].bytes + lists[kProbation].bytes + lists[kProtected].bytes;
@@ -122,7 +138,7 @@ void Store::Shard::on_insert(uint32_t i, uint64_t tag) {
     sketch.increment(tag);
 }
 
-void Store::Shard::on_update(uint32_t i, int64_t dbytes) {
+void Store::Shard::on_update(uint32_t i, uint64_t tag, int64_t dbytes) {
     Block* b = at(i);
     lists[seg(b)].bytes += static_cast<uint64_t>(dbytes);
     if (!tinylfu) {
@@ -131,12 +147,12 @@ void Store::Shard::on_update(uint32_t i, int64_t dbytes) {
     }
     // Caffeine's UpdateTask: an update is a hit, unless it made a window
     // entry too big for the window, which then goes to its front.
-    if (seg(b) == kWindow && charge_of(b) > bytes_share(window_max, cap_e, cap_b)) {
+    if (seg(b) == kWindow && charge_of(b) > bytes_share(window_max, bytes_per_entry)) {
         unlink(i);
         push_head(kWindow, i);
         return;
     }
-    access(i, tag_of_block(b));
+    access(i, tag);
 }
 
 void Store::Shard::on_tomb(uint32_t i) { push_tail(kTombs, i); }
@@ -146,6 +162,15 @@ void Store::Shard::on_remove(uint32_t i) { unlink(i); }
 void Store::Shard::drain_reads() {
     unsigned n = nreads;
     nreads = 0;
+    // Each access touches the entry's list neighbours (through their slots)
+    // and a line of the sketch, all at random in a big cache: fetch them
+    // for the whole batch first, so that the misses overlap rather than
+    // follow one another. Neighbours that an earlier access of the batch
+    // moves are fetched in vain. Not worth the passes while the store's
+    // table (so its blocks) is small enough to stay in the CPU's caches:
+    // at 10 000 entries the passes cost 10 %, at a million they save 25 %.
+    constexpr uint64_t kPrefetchFromSlots = uint64_t{1} << 17;
+    if ((uint64_t{cap} << bucket_shift) >= kPrefetchFromSlots) prefetch_reads(n);
     for (unsigned r = 0; r < n; ++r) {
         uint32_t i = reads[r].index;
         // A slot emptied or reused since the read: a lost or misattributed
@@ -155,23 +180,36 @@ void Store::Shard::drain_reads() {
     }
 }
 
+void Store::Shard::prefetch_reads(unsigned n) const {
+    for (unsigned r = 0; r < n; ++r) {
+        uint32_t i = reads[r].index;
+        if (i >= cap || !slots[i]) continue;
+        const Block* b = at(i);
+        for (Link l : {kPrev, kNext})
+            if (uint32_t j = link(b, l); j < cap) __builtin_prefetch(&slots[j]);
+        if (tinylfu) sketch.prefetch(reads[r].tag);
+    }
+    for (unsigned r = 0; r < n; ++r) {
+        uint32_t i = reads[r].index;
+        if (i >= cap || !slots[i]) continue;
+        const Block* b = at(i);
+        for (Link l : {kPrev, kNext})
+            if (uint32_t j = link(b, l); j < cap && slots[j]) __builtin_prefetch(at(j), 1);
+    }
+}
+
 // Caffeine's onAccess.
 void Store::Shard::access(uint32_t i, uint64_t tag) {
     Block* b = at(i);
     if (!tinylfu) {
-        if (lists[kWindow].tail != i) transfer(i, kWindow);
+        move_to_tail(i);
         return;
     }
     sketch.increment(tag);
-    Seg s = seg(b);
-    if (s == kProbation) {
-        if (charge_of(b) > bytes_share(protected_max, cap_e, cap_b)) {
-            if (lists[kProbation].tail != i) transfer(i, kProbation);
-        } else {
-            transfer(i, kProtected);
-        }
-    } else if (lists[s].tail != i) {
-        transfer(i, s);
+    if (seg(b) == kProbation && charge_of(b) <= bytes_share(protected_max, bytes_per_entry)) {
+        transfer(i, kProtected);
+    } else {
+        move_to_tail(i);
     }
     sample_hits++;
 }
@@ -196,7 +234,7 @@ void Store::Shard::evict(Evictor& ev) {
     cand = kNil;
     uint32_t node = lists[kWindow].head;
     for (int remaining = kQueueTransferThreshold;
-         remaining > 0 && node != kNil && over(lists[kWindow], window_max, cap_e, cap_b); --remaining) {
+         remaining > 0 && node != kNil && over(lists[kWindow], window_max, bytes_per_entry); --remaining) {
         uint32_t next = link(at(node), kNext);
         transfer(node, kProbation);
         if (cand == kNil) cand = node;
@@ -309,7 +347,7 @@ void Store::Shard::climb() {
     auto demote = [this] {
         for (int remaining = kQueueTransferThreshold;
              remaining > 0 && lists[kProtected].head != kNil &&
-             over(lists[kProtected], protected_max, cap_e, cap_b);
+             over(lists[kProtected], protected_max, bytes_per_entry);
              --remaining)
             transfer(lists[kProtected].head, kProbation);
     };

@@ -110,6 +110,7 @@ struct alignas(64) Store::Shard {
     List lists[4];  // entry::Seg: window, probation, protected, tombstones
     bool tinylfu = true;
     uint64_t cap_e = 1, cap_b = 1;    // this shard's share of the budgets
+    double bytes_per_entry = 1;       // cap_b / cap_e
     int64_t window_max = 0, protected_max = 0;  // in entries; bytes pro rata
     FrequencySketch sketch;
     // The hill climber (Caffeine's ReactiveClimber).
@@ -139,9 +140,10 @@ struct alignas(64) Store::Shard {
         if (nreads == kReadBuffer) drain_reads();
     }
     void drain_reads();
+    void prefetch_reads(unsigned n) const;
     void access(uint32_t i, uint64_t tag);
     void on_insert(uint32_t i, uint64_t tag);       // a new live entry
-    void on_update(uint32_t i, int64_t dbytes);     // a write over a live entry
+    void on_update(uint32_t i, uint64_t tag, int64_t dbytes);  // a write over a live entry
     void on_tomb(uint32_t i);                       // a new tombstone
     void on_remove(uint32_t i);                     // leaving the table
     void evict(Evictor& ev);
@@ -151,6 +153,7 @@ struct alignas(64) Store::Shard {
     void push_head(entry::Seg seg, uint32_t i);
     void unlink(uint32_t i);
     void transfer(uint32_t i, entry::Seg to);
+    void move_to_tail(uint32_t i);  // within its own list
 
     // ---- expiry, clear, buckets, counters ----
     int64_t min_expiry = INT64_MAX;

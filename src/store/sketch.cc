@@ -93,6 +93,12 @@ void FrequencySketch::increment(uint64_t h) {
     if (added && ++size_ >= sample_) reset();
 }
 
+void FrequencySketch::prefetch(uint64_t h) const {
+    if (!table_) return;
+    uint32_t block_hash = spread(static_cast<uint32_t>(h ^ (h >> 29)));
+    __builtin_prefetch(&table_[static_cast<size_t>(block_hash & block_mask_) << 3], 1);
+}
+
 int FrequencySketch::frequency(uint64_t h) const {
     if (!table_) return 0;
     uint32_t block_hash = spread(static_cast<uint32_t>(h ^ (h >> 29)));

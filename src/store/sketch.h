@@ -22,6 +22,8 @@ public:
     // `h` is a keyed 64-bit hash of the key.
     void increment(uint64_t h);
     int frequency(uint64_t h) const;
+    // Starts fetching the line that increment(h) and frequency(h) read.
+    void prefetch(uint64_t h) const;
     size_t memory() const;
 
 private:

@@ -249,39 +249,37 @@ uint64_t Store::checksum_of(const Block* b, uint64_t h0) const {
     return entry_checksum(h0, version_of(b), vhash(b));
 }
 
-void Store::count_in(Shard& s, const Block* b, uint64_t sum, size_t bucket) {
-    uint64_t charge = charge_of(b);
-    if (is_tomb(b)) {
-        s.tombs.add();
-    } else {
-        s.live.add();
-        s.checksum.add(sum);
-        entries_.fetch_add(1, std::memory_order_relaxed);
-    }
-    s.bytes.add(charge);
-    bytes_.fetch_add(static_cast<int64_t>(charge), std::memory_order_relaxed);
-    s.bucket_sum[bucket >> shard_bits_] += sum;
-}
+Store::Held Store::held(const Block* b) { return Held{charge_of(b), is_tomb(b)}; }
 
-void Store::count_out(Shard& s, const Block* b, uint64_t sum, size_t bucket) {
-    uint64_t charge = charge_of(b);
-    if (is_tomb(b)) {
-        s.tombs.sub();
-    } else {
-        s.live.sub();
-        s.checksum.sub(sum);
-        entries_.fetch_sub(1, std::memory_order_relaxed);
+void Store::count(Shard& s, const Held* out, uint64_t out_sum, const Held* in, uint64_t in_sum,
+                  size_t bucket) {
+    // Live entries carry the cache's checksum and budget; tombstones only
+    // their bucket's digest and bytes.
+    int64_t dlive = (in && !in->tomb) - (out && !out->tomb);
+    int64_t dtomb = (in && in->tomb) - (out && out->tomb);
+    int64_t dbytes = static_cast<int64_t>(in ? in->charge : 0) - static_cast<int64_t>(out ? out->charge : 0);
+    uint64_t live_sum = (in && !in->tomb ? in_sum : 0) - (out && !out->tomb ? out_sum : 0);
+    // The shared totals are locked read-modify-writes: skipped when an
+    // update leaves them as they were.
+    if (dlive) {
+        s.live.add(static_cast<uint64_t>(dlive));
+        entries_.fetch_add(dlive, std::memory_order_relaxed);
     }
-    s.bytes.sub(charge);
-    bytes_.fetch_sub(static_cast<int64_t>(charge), std::memory_order_relaxed);
-    s.bucket_sum[bucket >> shard_bits_] -= sum;
+    if (dtomb) s.tombs.add(static_cast<uint64_t>(dtomb));
+    if (dbytes) {
+        s.bytes.add(static_cast<uint64_t>(dbytes));
+        bytes_.fetch_add(dbytes, std::memory_order_relaxed);
+    }
+    s.checksum.add(live_sum);
+    s.bucket_sum[bucket >> shard_bits_] += (in ? in_sum : 0) - (out ? out_sum : 0);
 }
 
 void Store::drop(Shard& s, uint32_t i) {
     Block* b = s.at(i);
     uint64_t h0 = hash_key(key(b), klen(b));
     size_t bucket = bucket_of_hash(h0);
-    count_out(s, b, checksum_of(b, h0), bucket);
+    Held gone = held(b);
+    count(s, &gone, checksum_of(b, h0), nullptr, 0, bucket);
     s.on_remove(i);
     s.bucket_unlink(i, bucket);
     s.erase(i);
@@ -325,7 +323,7 @@ bool Store::expired_at_read(int64_t expires_ms) const {
 
 class Store::ShardEvictor final : public store::Evictor {
 public:
-    ShardEvictor(Store& st, Shard& s) : st_(st), s_(s), now_(st.clock_.now_ms()) {}
+    ShardEvictor(Store& st, Shard& s) : st_(st), s_(s) {}
     bool over() override { return st_.over_budget(); }
     bool bytes_over() override { return st_.bytes_over(); }
     void evict(uint32_t i) override {
@@ -333,6 +331,9 @@ public:
         if (is_tomb(b)) {
             s_.tombs_collected.add();
         } else {
+            // Read once there is an eviction: every write comes through
+            // here, and the exact clock costs more than the write's own work.
+            if (now_ < 0) now_ = st_.clock_.now_ms();
             st_.emit(EventType::Evict, Origin::Local, b, b, now_);
             (st_.entries_over() ? s_.evictions_entries : s_.evictions_bytes).add();
         }
@@ -343,7 +344,7 @@ public:
 private:
     Store& st_;
     Shard& s_;
-    int64_t now_;
+    int64_t now_ = -1;
 };
 
 void Store::evict(Shard& s, uint32_t keep) {

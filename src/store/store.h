@@ -211,10 +211,17 @@ private:
     // Runs the shard's policy until the budgets hold (or it has nothing left).
     void evict(Shard& shard, uint32_t keep);
     void evict_elsewhere(size_t start_shard);
-    // Every change to what a shard holds goes through these two: counters,
-    // the budgets and the checksum sums move here and nowhere else.
-    void count_in(Shard& s, const Value* b, uint64_t sum, size_t bucket);
-    void count_out(Shard& s, const Value* b, uint64_t sum, size_t bucket);
+    // What an entry counts for: its charge (shard.h: charge_of), and
+    // whether it is a tombstone.
+    struct Held {
+        uint64_t charge;
+        bool tomb;
+    };
+    static Held held(const Value* b);
+    // Every change to what a shard holds goes through here: an entry `out`
+    // (with its checksum) leaves, `in` arrives, either may be null.
+    // Counters, the budgets and the checksum sums move here and nowhere else.
+    void count(Shard& s, const Held* out, uint64_t out_sum, const Held* in, uint64_t in_sum, size_t bucket);
     // Takes the entry at slot `i` out of the table and the lists; the
     // caller drops the block's reference.
     void drop(Shard& s, uint32_t i);

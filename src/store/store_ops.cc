@@ -167,12 +167,12 @@ inline __attribute__((always_inline)) Applied Store::write(const void* key, size
             } else {
                 uint32_t writer = writer_index(version.node);
                 uint64_t old_sum = 0;
-                uint64_t old_charge = 0;
+                Held was{0, false};
                 int64_t created_ms = now, lookup_ms = 0;
                 uint32_t lookups_kept = 0;
                 if (b) {
                     old_sum = checksum_of(b, h0);
-                    old_charge = charge_of(b);
+                    was = held(b);
                     if (live) {
                         created_ms = created(b);
                         lookup_ms = last_lookup(b);
@@ -197,7 +197,6 @@ inline __attribute__((always_inline)) Applied Store::write(const void* key, size
                     write_meta(fresh, m, writer);
                 }
                 Block* nb = in_place ? b : fresh;
-                if (b) count_out(s, b, old_sum, bucket);
                 // A tombstone or an expired entry leaves its list and comes
                 // back as a new entry; a live one keeps its place.
                 if (b && !live) s.on_remove(i);
@@ -224,9 +223,10 @@ inline __attribute__((always_inline)) Applied Store::write(const void* key, size
                     s.bucket_link(i, bucket);
                 }
                 fresh = nullptr;
-                count_in(s, nb, sum, bucket);
+                Held now_held = held(nb);
+                count(s, b ? &was : nullptr, old_sum, &now_held, sum, bucket);
                 if (live) {
-                    s.on_update(i, static_cast<int64_t>(charge_of(nb)) - static_cast<int64_t>(old_charge));
+                    s.on_update(i, tag, static_cast<int64_t>(now_held.charge) - static_cast<int64_t>(was.charge));
                     s.updates.add();
                     result = Applied::Updated;
                     emit(EventType::Update, origin, nb, nb, now);

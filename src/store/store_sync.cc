@@ -37,10 +37,13 @@ Applied Store::remove(const void* key, size_t klen, Version version, Origin orig
         Meta m = Meta::make(version.hlc, expires_ms, now, now, 0, 0, writer, version.node, true,
                             Ttls{ttl_live_, ttl_tomb_});
         Block* t;
+        Held was{0, false};
+        uint64_t old_sum = 0;
         if (b && is_tomb(b) && m.block_size(0, klen) == block_size(b)) {
             // A newer delete of a tombstone: only its version and times
             // move. Nobody else holds a tombstone's block.
-            count_out(s, b, checksum_of(b, h0), bucket);
+            was = held(b);
+            old_sum = checksum_of(b, h0);
             write_meta(b, m, writer);
             t = b;
         } else {
@@ -58,7 +61,8 @@ Applied Store::remove(const void* key, size_t klen, Version version, Origin orig
                         s.expirations.add();
                     }
                 }
-                count_out(s, b, checksum_of(b, h0), bucket);
+                was = held(b);
+                old_sum = checksum_of(b, h0);
                 s.on_remove(i);
                 std::memcpy(t->links, b->links, sizeof t->links);
                 s.replace(i, t);
@@ -72,7 +76,8 @@ Applied Store::remove(const void* key, size_t klen, Version version, Origin orig
             s.on_tomb(i);
         }
         t->t_lookup = TimeCodec::kNoTime;
-        count_in(s, t, sum, bucket);
+        Held now_held = held(t);
+        count(s, b ? &was : nullptr, old_sum, &now_held, sum, bucket);
         if (expires_ms < s.min_expiry) s.min_expiry = expires_ms;
         evict(s, i);
     }
