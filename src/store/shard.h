@@ -123,12 +123,15 @@ struct alignas(64) Store::Shard {
     // Reads recorded by get() under the lock, replayed into the policy in a
     // batch by the next write, by the housekeeper, or when full. Off until
     // the shard is half full (the order of a cache far from its bound does
-    // not matter yet), as in Caffeine.
+    // not matter yet), as in Caffeine. 16 reads, as Caffeine's ring: the
+    // reader that fills it drains it while holding the shard lock, so other
+    // readers of the shard wait for the batch; with 64, two threads reading
+    // a full 10 000-entry cache waited 3 us a time and ran 2x slower.
     struct Read {
         uint64_t tag;
         uint32_t index;
     };
-    static constexpr unsigned kReadBuffer = 64;
+    static constexpr unsigned kReadBuffer = 16;
     bool record_reads = false;
     unsigned nreads = 0;
     Read reads[kReadBuffer];
