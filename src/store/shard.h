@@ -2,11 +2,10 @@
 // lists over them, and the anti-entropy bucket lists, all under one spinlock.
 //
 // Table: open addressing, linear probing, backward-shift deletion, at most
-// 3/4 full. Its size is 4, 5, 6 or 7 times a power of two, so that it grows
-// by 14-25 % at a time and stays 60-75 % full (a power-of-two table is
-// 37-75 % full: 16.8 slot bytes per entry at a million entries against
-// 12.6). A key's home slot is its tag scaled to the size (multiply and
-// shift). A slot is 8 bytes: the block's address (4-byte aligned, below
+// 3/4 full. Its size is 4 or 6 times a power of two, so that it grows by
+// 33-50 % at a time and stays 50-75 % full (a power-of-two table is 37-75 %
+// full: 16.8 slot bytes per entry at a million entries against 12.6). A
+// key's home slot is its tag scaled to the size (multiply and shift). A slot is 8 bytes: the block's address (4-byte aligned, below
 // 2^47) and the top 19 bits of the low half of the key's keyed tag, which
 // give its home slot and a filter before the key compare. Lists link blocks
 // by slot index (24 bits in the block), so when deletion shifts a block to
@@ -38,7 +37,7 @@ struct Counter {
 };
 
 // An entry's share of the table: 8 bytes over its fill, which runs from
-// 60-66 % after each growth to 75 % before the next (11.6 on average).
+// 50 or 56 % after each growth to 75 % before the next (12.6 on average).
 constexpr uint64_t kSlotCharge = Store::kSlotCharge;
 // The bytes an entry is charged: its block as the allocator holds it, and
 // its share of the table. The one place that decides it.

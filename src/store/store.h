@@ -162,7 +162,7 @@ public:
     // Inline: the put path checks it on every call.
     static constexpr size_t kEntrySize = sizeof(Value);
     static constexpr size_t kMallocHeader = 8;
-    static constexpr uint64_t kSlotCharge = 12;  // shard.h says why
+    static constexpr uint64_t kSlotCharge = 13;  // shard.h says why
     static constexpr uint64_t charge_estimate(size_t klen, size_t vlen) {
         size_t n = kEntrySize + vlen + klen + (vlen >= 256 ? 8 : 0);
         return (Slab::fits(n) ? Slab::class_size(n) : malloc_chunk(n)) + kSlotCharge;
