@@ -15,12 +15,16 @@
 
 #include <atomic>
 #include <cstdint>
+#include <cstring>
 #include <vector>
 
 #include "store/entry.h"
 #include "store/sketch.h"
 #include "store/spinlock.h"
 #include "store/store.h"
+
+#define XXH_INLINE_ALL
+#include <xxhash.h>
 
 namespace mccache::store {
 
@@ -179,6 +183,60 @@ Block* make_entry_block(Slab& slab, const void* key, size_t klen, const void* da
                         const entry::Meta& m, uint32_t writer);
 Block* adopt_value(Slab& slab, Value* v, const void* key, size_t klen, const entry::Meta& m,
                    uint32_t writer);
+// ---- the probe, inline in every read and write ----
+
+inline uint64_t Store::hash_key(const void* key, size_t klen) const { return XXH3_64bits(key, klen); }
+
+inline uint64_t Store::tag_of(uint64_t h0, uint64_t seed) {
+    // A keyed bijection of the cluster-wide hash: the table's probe order
+    // depends on a per-process secret, so keys sent by a remote party cannot
+    // be chosen to pile up in one probe run.
+    uint64_t x = h0 ^ seed;
+    x ^= x >> 32;
+    x *= 0xd6e8feb86659fd93ull;
+    x ^= x >> 32;
+    x *= 0xd6e8feb86659fd93ull;
+    x ^= x >> 32;
+    return x;
+}
+
+inline Store::Shard& Store::shard_for(uint64_t h0) const { return shards_[(h0 >> 52) & (shard_count_ - 1)]; }
+
+namespace detail {
+// Keys are usually short: compare them inline rather than call memcmp.
+inline bool keys_equal(const unsigned char* a, const void* bv, size_t n) {
+    const auto* b = static_cast<const unsigned char*>(bv);
+    if (n <= 16) {
+        if (n >= 8) {
+            uint64_t a0, b0, a1, b1;
+            std::memcpy(&a0, a, 8);
+            std::memcpy(&b0, b, 8);
+            std::memcpy(&a1, a + n - 8, 8);
+            std::memcpy(&b1, b + n - 8, 8);
+            return ((a0 ^ b0) | (a1 ^ b1)) == 0;
+        }
+        for (size_t i = 0; i < n; ++i)
+            if (a[i] != b[i]) return false;
+        return true;
+    }
+    return std::memcmp(a, b, n) == 0;
+}
+}  // namespace detail
+
+inline uint32_t Store::Shard::find(uint64_t tag, const void* key, size_t klen) const {
+    if (!slots) return kNil;
+    uint64_t want = tag_bits(tag);
+    for (uint32_t i = home(tag, cap);; i = next(i)) {
+        uint64_t s = slots[i];
+        if (!s) return kNil;
+        if ((s >> kPtrBits) == want) {
+            const Block* b = at(i);
+            if (entry::klen(b) == klen && detail::keys_equal(entry::key(b), key, klen)) return i;
+        }
+    }
+}
+
+
 inline int64_t Store::expires_of(const Value* b) const {
     return entry::expires(b, entry::Ttls{ttl_live_, ttl_tomb_});
 }

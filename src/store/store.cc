@@ -226,22 +226,6 @@ Store::~Store() {
     slab_->release();
 }
 
-uint64_t Store::hash_key(const void* key, size_t klen) const { return XXH3_64bits(key, klen); }
-
-uint64_t Store::tag_of(uint64_t h0, uint64_t seed) {
-    // A keyed bijection of the cluster-wide hash: the table's probe order
-    // depends on a per-process secret, so keys sent by a remote party cannot
-    // be chosen to pile up in one probe run.
-    uint64_t x = h0 ^ seed;
-    x ^= x >> 32;
-    x *= 0xd6e8feb86659fd93ull;
-    x ^= x >> 32;
-    x *= 0xd6e8feb86659fd93ull;
-    x ^= x >> 32;
-    return x;
-}
-
-Store::Shard& Store::shard_for(uint64_t h0) const { return shards_[(h0 >> 52) & (shard_count_ - 1)]; }
 
 // ---- accounting ----
 

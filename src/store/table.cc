@@ -14,40 +14,6 @@ namespace mccache::store {
 
 using namespace entry;
 
-namespace {
-// Keys are usually short: compare them inline rather than call memcmp.
-inline bool keys_equal(const unsigned char* a, const void* bv, size_t n) {
-    const auto* b = static_cast<const unsigned char*>(bv);
-    if (n <= 16) {
-        if (n >= 8) {
-            uint64_t a0, b0, a1, b1;
-            std::memcpy(&a0, a, 8);
-            std::memcpy(&b0, b, 8);
-            std::memcpy(&a1, a + n - 8, 8);
-            std::memcpy(&b1, b + n - 8, 8);
-            return ((a0 ^ b0) | (a1 ^ b1)) == 0;
-        }
-        for (size_t i = 0; i < n; ++i)
-            if (a[i] != b[i]) return false;
-        return true;
-    }
-    return std::memcmp(a, b, n) == 0;
-}
-}  // namespace
-
-uint32_t Store::Shard::find(uint64_t tag, const void* key, size_t klen) const {
-    if (!slots) return kNil;
-    uint64_t want = tag_bits(tag);
-    for (uint32_t i = home(tag, cap);; i = next(i)) {
-        uint64_t s = slots[i];
-        if (!s) return kNil;
-        if ((s >> kPtrBits) == want) {
-            const Block* b = at(i);
-            if (entry::klen(b) == klen && keys_equal(entry::key(b), key, klen)) return i;
-        }
-    }
-}
-
 uint64_t Store::Shard::tag_of_block(const Block* b) const {
     return Store::tag_of(XXH3_64bits(entry::key(b), entry::klen(b)), seed);
 }
