@@ -48,7 +48,12 @@ static_assert(kHeader % 4 == 0);
 Slab* Slab::create() { return new Slab(); }
 
 Slab::~Slab() {
-    for (void* s : segments_) munmap(s, kSegmentPages * kPageBytes);
+    for (void* s : segments_) {
+        // ASan keeps a range's poison past munmap: the next mapping there
+        // (a thread's stack, say) would read as poisoned.
+        SLAB_UNPOISON(s, kSegmentPages * kPageBytes);
+        munmap(s, kSegmentPages * kPageBytes);
+    }
 }
 
 void Slab::unref() {

@@ -3,6 +3,7 @@
 #include "store/slab.h"
 
 #include <gtest/gtest.h>
+#include <sys/mman.h>
 
 #include <atomic>
 #include <cstring>
@@ -104,6 +105,24 @@ TEST(Slab, BlocksFreedOnOtherThreadsWhileOthersAllocate) {
             if (void* p = slot.exchange(nullptr)) check_and_free(p);
     EXPECT_FALSE(bad.load()) << "a block was handed out twice";
     EXPECT_EQ(h.slab->page_bytes(), 0u);
+}
+
+TEST(Slab, MemoryMappedAgainWhereASlabWasIsClean) {
+    // A slab poisons free blocks for ASan; once it is gone, whatever the
+    // system maps at its addresses next (a thread's stack, say) must not
+    // read as poisoned.
+    Slab* slab = Slab::create();
+    void* p = slab->alloc(100);
+    ASSERT_NE(p, nullptr);
+    Slab::free(p);
+    slab->release();
+    auto page = reinterpret_cast<uintptr_t>(p) & ~(uintptr_t{Slab::kPageBytes} - 1);
+    void* again = mmap(reinterpret_cast<void*>(page), Slab::kPageBytes, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+    ASSERT_EQ(again, reinterpret_cast<void*>(page)) << "the slab's range was not unmapped";
+    std::memset(again, 1, Slab::kPageBytes);
+    EXPECT_EQ(static_cast<unsigned char*>(again)[Slab::kPageBytes - 1], 1);
+    munmap(again, Slab::kPageBytes);
 }
 
 TEST(Slab, AValueOutlivesItsStore) {
