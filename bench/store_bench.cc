@@ -211,6 +211,51 @@ void BM_Mc_GetHit(benchmark::State& state) {
     finish(state, t);
 }
 
+// The same keys in a cache bounded at exactly their number: a full cache,
+// where the eviction policy keeps the order of reads (every get records its
+// access in the shard's read buffer, which the policy then drains), unlike
+// McEnv's, which is far below its bound. Nothing is evicted: only reads.
+struct McFullEnv {
+    Node node;
+    mccache_cache_t* cache;
+    const KeySet& keys;
+
+    explicit McFullEnv(size_t n) : node(config(n)), cache(node.cache("full")), keys(keys_for(n)) {
+        for (size_t i = 0; i < n; ++i)
+            check(mccache_put(cache, &keys.hit[i * kKeyLen], kKeyLen, kValues.a, kValueLen,
+                              MCCACHE_TTL_NEVER),
+                  "populate full");
+        size_t len = 0;
+        check(mccache_len(cache, &len), "mccache_len");
+        if (len != n) {
+            std::fprintf(stderr, "store_bench: populated %zu keys, the full cache holds %zu\n", n, len);
+            std::exit(1);
+        }
+    }
+    static mccache_config_t* config(size_t n) {
+        mccache_config_t* cfg = bench_config();
+        check(mccache_config_set(cfg, "full.cache_max", std::to_string(n).c_str()), "config full.cache_max");
+        return cfg;
+    }
+};
+
+void BM_Mc_GetHitFull(benchmark::State& state) {
+    const McFullEnv& env = shared_instance<McFullEnv>(static_cast<size_t>(state.range(0)));
+    size_t i = start_offset(state);
+    Tally t;
+    for (auto _ : state) {
+        mccache_value_t* v;
+        int rc = mccache_get(env.cache, env.keys.hit_key(i++), kKeyLen, &v);
+        t.add(rc, MCCACHE_OK);
+        size_t len;
+        const void* data = mccache_value_data(v, &len);
+        benchmark::DoNotOptimize(data);
+        benchmark::DoNotOptimize(len);
+        mccache_value_free(v);
+    }
+    finish(state, t);
+}
+
 void BM_Mc_GetCopyHit(benchmark::State& state) {
     const McEnv& env = shared_instance<McEnv>(static_cast<size_t>(state.range(0)));
     size_t i = start_offset(state);
@@ -444,6 +489,7 @@ void sizes_and_threads(benchmark::internal::Benchmark* b) {
 
 BENCHMARK(BM_Absl_FindHit)->Apply(sizes_and_threads);
 BENCHMARK(BM_Mc_GetHit)->Apply(sizes_and_threads);
+BENCHMARK(BM_Mc_GetHitFull)->Apply(sizes_and_threads);
 BENCHMARK(BM_Mc_GetCopyHit)->Apply(sizes_and_threads);
 BENCHMARK(BM_MutexLru_GetHit)->Apply(sizes_and_threads);
 BENCHMARK(BM_Absl_FindMiss)->Apply(sizes_and_threads);

@@ -41,12 +41,7 @@ void delay_resync(Member& m, int64_t due) {
 struct Room {
     uint64_t entries, bytes;
 };
-Room room_of(store::Store& s) {
-    const store::Stats st = s.stats();
-    const store::Limits& lim = s.limits();
-    return Room{lim.max_entries > st.entries ? lim.max_entries - st.entries : 0,
-                lim.max_bytes > st.bytes ? lim.max_bytes - st.bytes : 0};
-}
+Room room_of(store::Store& s) { return Room{s.free_entries(), s.free_bytes()}; }
 
 // Whether group `g`'s difference from this member is explained: with the
 // digests agreed on for its buckets (those still as they were on our

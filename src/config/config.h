@@ -24,6 +24,7 @@ struct CacheSettings {
     uint64_t max_entries = 0;
     uint64_t max_bytes = 0;
     int mode = 0;  // MCCACHE_MODE_*
+    int eviction_policy = 0;  // store::EvictionPolicy
 };
 
 struct NodeSettings {

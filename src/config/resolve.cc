@@ -130,6 +130,7 @@ Status Config::resolve(NodeSettings* out) const {
         c.max_entries = effective(cache, *find("cache_max")).value->num;
         c.max_bytes = effective(cache, *find("cache_size")).value->num;
         c.mode = static_cast<int>(effective(cache, *find("cache_mode")).value->num);
+        c.eviction_policy = static_cast<int>(effective(cache, *find("eviction_policy")).value->num);
         return c;
     };
     Effective value_max = effective("", *find("max_value_size"));

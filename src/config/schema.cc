@@ -30,6 +30,9 @@ constexpr EnumValue kLogLevels[] = {
 constexpr EnumValue kModes[] = {{"update", 0},    {"0", 0},          {"replicate", 1},
                                 {"1", 1},         {"invalidate", 2}};
 
+// Values are store::EvictionPolicy.
+constexpr EnumValue kEvictionPolicies[] = {{"tinylfu", 0}, {"lru", 1}};
+
 const Setting kSettings[] = {
     // --- node: network identity -------------------------------------------------
     {"interface", Type::Ip, Scope::Node, "127.0.0.1", 0, 0, {},
@@ -155,17 +158,22 @@ const Setting kSettings[] = {
      "0 means entries never expire.",
      false, "ttl", "TTL"},
     {"cache_max", Type::Int, Scope::Cache, "65536", 1, uint64_t{1} << 40, {},
-     "Maximum number of entries; the least recently used entry is evicted beyond it.",
+     "Maximum number of entries; beyond it, eviction_policy picks which to give up.",
      false, "max_entries"},
     {"cache_size", Type::Size, Scope::Cache, "64MiB", 4 * kKiB, 1 * kTiB, {},
-     "Maximum bytes, counting keys, values and per-entry overhead; the least recently "
-     "used entries are evicted beyond it.",
+     "Maximum bytes, counting keys, values and per-entry overhead; beyond it, "
+     "eviction_policy picks which entries to give up.",
      false, "max_bytes"},
     {"cache_mode", Type::Enum, Scope::Cache, "replicate", 0, 0, kModes,
      "Coherence mode: 1 or replicate (every write everywhere), 0 or update (a remote "
      "write applies only where the key is present), invalidate (a remote write drops "
      "the local copy).",
      false, "mode"},
+    {"eviction_policy", Type::Enum, Scope::Cache, "tinylfu", 0, 0, kEvictionPolicies,
+     "Which entry a full cache gives up. tinylfu: adaptive W-TinyLFU, as in Caffeine (a "
+     "recency window in front of a frequency-filtered main space, sized by a hill climber): "
+     "it resists scans and one-time keys. lru: the least recently used entry. Each member "
+     "admits and evicts by its own reads."},
 };
 
 bool iequals(std::string_view a, std::string_view b) {

@@ -212,6 +212,7 @@ Status Node::open_cache(const std::string& name, Cache** out, bool* created) {
         limits.default_ttl_ms = cs.ttl_ms;
         limits.tombstone_ttl_ms = settings_.tombstone_ttl_ms;
         limits.shards = settings_.store_shards;
+        limits.policy = static_cast<store::EvictionPolicy>(cs.eviction_policy);
         auto made = std::make_unique<Cache>(*this, name, limits, cs.mode);
         cache = made.get();
         caches_.emplace(name, std::move(made));

@@ -20,6 +20,10 @@
 
 namespace mccache::store {
 
+// Which entry a full cache gives up: adaptive W-TinyLFU (store/policy.cc)
+// or the least recently used.
+enum class EvictionPolicy : int { TinyLfu = 0, Lru = 1 };
+
 struct Limits {
     uint64_t max_entries = 65536;
     uint64_t max_bytes = 64ull << 20;
@@ -27,6 +31,7 @@ struct Limits {
     int64_t default_ttl_ms = 0;        // 0: entries never expire
     int64_t tombstone_ttl_ms = 600000;
     uint32_t shards = 0;               // 0: chosen from max_entries
+    EvictionPolicy policy = EvictionPolicy::TinyLfu;
 };
 
 enum class EventType : int { Insert = 1, Update = 2, Delete = 3, Evict = 4, Expire = 5 };
@@ -141,16 +146,31 @@ public:
     Stats stats() const;
     Version clear_floor() const;
 
-    // The bytes an entry is charged, given its key and value sizes (for
-    // documentation and tests; the store charges real allocation sizes).
+    // What the slab holds from the system for entry blocks (pages in use):
+    // with the heap, what `bytes` should account for.
+    uint64_t slab_bytes() const { return slab_->page_bytes(); }
+
+    // How many more entries, and bytes, fit before anything is evicted.
+    uint64_t free_entries() const;
+    uint64_t free_bytes() const;
+
+    // The bytes an entry is charged, given its key and value sizes: its one
+    // block (header, value, key, and the value's hash when long) as the slab
+    // or malloc rounds it, and its share of the table. The store charges the
+    // real block; this is the same for a fresh local write with the cache's
+    // default TTL, whose block has no time in its trailer.
     // Inline: the put path checks it on every call.
-    static constexpr size_t kEntrySize = 136;  // sizeof(Entry), asserted in store.cc
+    static constexpr size_t kEntrySize = sizeof(Value);
     static constexpr size_t kMallocHeader = 8;
+    static constexpr uint64_t kSlotCharge = 13;  // shard.h says why
     static constexpr uint64_t charge_estimate(size_t klen, size_t vlen) {
-        return malloc_chunk(kEntrySize + klen) + malloc_chunk(sizeof(Value) + vlen) +
-               2 * 2 * sizeof(uint64_t) /* two table slots */;
+        size_t n = kEntrySize + vlen + klen + (vlen >= 256 ? 8 : 0);
+        return (Slab::fits(n) ? Slab::class_size(n) : malloc_chunk(n)) + kSlotCharge;
     }
-    static constexpr uint64_t malloc_chunk(size_t n) { return ((n + kMallocHeader + 15) / 16) * 16; }
+    static constexpr uint64_t malloc_chunk(size_t n) {
+        uint64_t c = ((n + kMallocHeader + 15) / 16) * 16;
+        return c < 32 ? 32 : c;
+    }
 
     // ---- anti-entropy ----
     // Every key falls in one of kBuckets buckets by the top bits of its
@@ -177,25 +197,52 @@ public:
 
     struct Shard;  // internal
 
+    // The table's tag: a keyed bijection of the cluster-wide key hash.
+    static uint64_t tag_of(uint64_t h0, uint64_t seed);
+
 private:
-    struct Entry;
+    class ShardEvictor;
+    friend class ShardEvictor;
     uint64_t hash_key(const void* key, size_t klen) const;
-    uint64_t tag_of(uint64_t h0) const;
     Shard& shard_for(uint64_t hash) const;
     bool over_budget() const;
-    void evict_from(Shard& shard, Entry* keep);
+    bool entries_over() const;
+    bool bytes_over() const;
+    // Runs the shard's policy until the budgets hold (or it has nothing left).
+    void evict(Shard& shard, uint32_t keep);
     void evict_elsewhere(size_t start_shard);
+    // What an entry counts for: its charge (shard.h: charge_of), and
+    // whether it is a tombstone.
+    struct Held {
+        uint64_t charge;
+        bool tomb;
+    };
+    static Held held(const Value* b);
+    // Every change to what a shard holds goes through here: an entry `out`
+    // (with its checksum) leaves, `in` arrives, either may be null.
+    // Counters, the budgets and the checksum sums move here and nowhere else.
+    void count(Shard& s, const Held* out, uint64_t out_sum, const Held* in, uint64_t in_sum, size_t bucket);
+    // Takes the entry at slot `i` out of the table and the lists; the
+    // caller drops the block's reference.
+    void drop(Shard& s, uint32_t i);
+    uint64_t checksum_of(const Value* b, uint64_t h0) const;
+    uint32_t writer_index(uint64_t id);
+    uint64_t writer_id(const Value* b) const;
+    Version version_of(const Value* b) const;
     // Reports a change if anyone listens: the test is inline, the rest is not.
-    void emit(EventType type, Origin origin, const Entry& e, Value* value, int64_t now) {
+    // `version`, when given, replaces the entry's own.
+    void emit(EventType type, Origin origin, const Value* b, Value* value, int64_t now,
+              const Version* version = nullptr) {
         if (__builtin_expect(listener_ != nullptr && events_.load(std::memory_order_acquire), 0))
-            emit_slow(type, origin, e, value, now);
+            emit_slow(type, origin, b, value, now, version);
     }
-    __attribute__((noinline)) void emit_slow(EventType type, Origin origin, const Entry& e,
-                                             Value* value, int64_t now);
-    // The write behind apply() and put(): installs `value` if not null,
-    // else a value made of (data, vlen, vhash).
+    __attribute__((noinline)) void emit_slow(EventType type, Origin origin, const Value* b,
+                                             Value* value, int64_t now, const Version* version);
+    // The write behind apply() and put(): installs `block` if not null
+    // (built before the lock, key included), else a value made of
+    // (data, vlen) under the lock, in place when it can.
     struct Incoming {
-        Value* value;
+        Value* block;
         const void* data;
         size_t vlen;
         uint64_t vhash;
@@ -203,13 +250,19 @@ private:
     Applied write(const void* key, size_t klen, const Incoming& in, Version version,
                   int64_t expires_ms, Origin origin, bool only_if_present, int64_t now_ms,
                   Value** keep);
-    bool expired_at_read(const Entry& e);
-    __attribute__((noinline)) void expire_now(Shard& s, size_t i, Entry* e);
+    bool expired_at_read(int64_t expires_ms) const;
+    __attribute__((noinline)) void expire_now(Shard& s, uint32_t i);
+
+    // When an entry's expiry is this TTL after its version's time, the
+    // block does not keep it (entry.h): the default TTL and the tombstones'.
+    int64_t expires_of(const Value* b) const;
 
     std::string name_;
     Limits limits_;
     const Clock& clock_;
     uint64_t seed_;
+    int64_t ttl_live_, ttl_tomb_;  // entry::Ttls
+    Slab* slab_;  // entry blocks; shared with the values readers hold
     size_t shard_count_;
     unsigned shard_bits_;
     std::unique_ptr<Shard[]> shards_;
@@ -219,6 +272,9 @@ private:
     ChangeListener* listener_ = nullptr;
     std::atomic<bool> events_{false};
     std::atomic<int64_t> window_ms_{0};
+    // Writers' node ids, so that an entry holds an 11-bit index (entry.h).
+    struct Writers;
+    std::unique_ptr<Writers> writers_;
 };
 
 }  // namespace mccache::store

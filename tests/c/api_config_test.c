@@ -269,6 +269,7 @@ static void test_node_uses_config(void) {
     mccache_config_t *cfg = new_config();
     CHECK_RC(mccache_config_set(cfg, "node_id", "77"), MCCACHE_OK);
     CHECK_RC(mccache_config_set(cfg, "lru.cache_max", "3"), MCCACHE_OK);
+    CHECK_RC(mccache_config_set(cfg, "lru.eviction_policy", "lru"), MCCACHE_OK);
     /* One shard: eviction order is then exact, whatever the machine's CPUs. */
     CHECK_RC(mccache_config_set(cfg, "store_shards", "1"), MCCACHE_OK);
     CHECK_RC(mccache_config_set(cfg, "crypto_key", KEY32_B64), MCCACHE_OK);

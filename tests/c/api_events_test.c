@@ -484,7 +484,7 @@ int main(void) {
 
     /* A fast housekeeper, so expiry events come quickly; one shard, so the
      * eviction order is exact. */
-    const char *settings[] = {"daemon_sleep", "20ms", "tiny.cache_max", "2", "store_shards", "1", NULL};
+    const char *settings[] = {"daemon_sleep", "20ms", "tiny.cache_max", "2", "tiny.eviction_policy", "lru", "store_shards", "1", NULL};
     mccache_t *node = th_open_node(settings);
     REQUIRE(node != NULL);
     uint64_t node_id = 0;

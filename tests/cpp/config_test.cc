@@ -954,7 +954,13 @@ TEST_F(Json, ValuesAndSources) {
     EXPECT_EQ(cJSON_GetArraySize(caches), 2);
     cJSON* sessions = cJSON_GetObjectItemCaseSensitive(caches, "sessions");
     ASSERT_TRUE(cJSON_IsObject(sessions));
-    EXPECT_EQ(cJSON_GetArraySize(sessions), 4);
+    // A cache lists every per-cache setting, whatever the sources gave it.
+    int per_cache = 0;
+    for (const Setting& s : settings()) per_cache += s.scope == Scope::Cache;
+    EXPECT_EQ(per_cache, 5);
+    EXPECT_EQ(cJSON_GetArraySize(sessions), per_cache);
+    EXPECT_STREQ(field(sessions, "eviction_policy", "value")->valuestring, "tinylfu");
+    EXPECT_EQ(source(sessions, "eviction_policy"), "default");
     EXPECT_EQ(field(sessions, "cache_ttl", "value")->valuedouble, 1.5);
     EXPECT_EQ(source(sessions, "cache_ttl"), "file:" + path + ":4");
     EXPECT_EQ(source(sessions, "cache_size"), "default");
