@@ -61,7 +61,8 @@ fn events_describe_each_change() {
 
 #[test]
 fn evictions_are_reported() {
-    let node = common::open_with(&[("small.cache_max", "2")]);
+    // LRU, so which entry goes is certain; W-TinyLFU may refuse the newcomer.
+    let node = common::open_with(&[("small.cache_max", "2"), ("small.eviction_policy", "lru")]);
     let cache = node.cache("small").unwrap();
     let (tx, rx) = mpsc::channel();
     cache.on_change(sender_callback(tx)).unwrap();
