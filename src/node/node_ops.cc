@@ -64,6 +64,7 @@ metrics::Snapshot<CacheMetric> Node::cache_metrics(Cache& cache) {
     s[CacheMetric::expirations] = st.expirations;
     s[CacheMetric::stale_writes] = st.stale_writes;
     s[CacheMetric::tombstones_collected] = st.tombstones_collected;
+    s[CacheMetric::horizon_refused] = st.horizon_refused;
     s.set_text(CacheMetric::checksum, hex64(cache.store().checksum()));
     return s;
 }
