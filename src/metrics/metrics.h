@@ -59,6 +59,7 @@ struct Def {
 // A node: "node" of mccache_metrics_json(), totals over its caches plus its own work.
 #define MCCACHE_NODE_METRICS(X)                                                                             \
     X(id, "id", Info, "", "The node id (hex).")                                                             \
+    X(sealing, "sealing", Info, "", "How traffic is sealed: off (no crypto_key), or the AEAD backend in use (openssl, mbedtls).") \
     X(caches, "caches", Gauge, "", "Caches open on this node.")                                             \
     X(entries, "entries", Gauge, "entries", "Live entries over every cache.")                               \
     X(bytes, "bytes", Gauge, "bytes", "Bytes charged over every cache.")                                    \
