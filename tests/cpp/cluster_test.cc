@@ -852,6 +852,31 @@ TEST_F(Cluster, AntiEntropyRepairsAMemberThatMissedWritesAndReportsIt) {
     EXPECT_EQ(seen.by_origin[MCCACHE_ORIGIN_REMOTE].load(), 0);
 }
 
+// A burst past the retransmit buffer, lost by a member: its NACK is answered
+// with Gone, and that gap starts an anti-entropy round with the sender at
+// once. Before, it waited for the next cache_pulse (30 s by default), with
+// the member short of the burst meanwhile. Here the pulse is 10 minutes and
+// the member never goes down (deaf for less than member_timeout), so only
+// the gap can start the round.
+TEST_F(Cluster, AGapPastTheRetransmitBufferStartsAntiEntropyAtOnce) {
+    const std::vector<std::pair<std::string, std::string>> s = {
+        {"cache_pulse", "10m"}, {"retransmit_buffer", "64KiB"}, {"member_timeout", "5s"}};
+    Node a = open(s);
+    Node b = open(s);
+    wait_for_members(1);
+    put(a, "before", "v");
+    ASSERT_TRUE(wait_until([&] { return get(b, "before") == "v"; }));
+    set_faults(b, 0, 100);
+    const std::string value(200, 'x');
+    for (int i = 0; i < 2000; ++i) put(a, "burst" + std::to_string(i), value);  // 400 KiB: six times the buffer
+    set_faults(b, 0, 0);
+    put(a, "after", "v");  // the next message shows B the gap
+    ASSERT_TRUE(wait_until([&] { return len(b) == len(a) && checksum(b) == checksum(a); }, 20s))
+        << "B holds " << len(b) << " of " << len(a) << " entries";
+    EXPECT_GE(counter(b, "gaps_unrepairable"), 1u) << "the gap was repaired by NACKs, not the case under test";
+    EXPECT_EQ(counter(b, "members_down"), 0u);
+}
+
 TEST_F(Cluster, ForgedHugeSequenceNumbersAreHarmless) {
     // Without a key anyone can claim any sequence number: a member that
     // passed the handshake and then says 2^62 messages were sent must not
