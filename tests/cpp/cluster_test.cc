@@ -866,9 +866,17 @@ TEST_F(Cluster, AGapPastTheRetransmitBufferStartsAntiEntropyAtOnce) {
     wait_for_members(1);
     put(a, "before", "v");
     ASSERT_TRUE(wait_until([&] { return get(b, "before") == "v"; }));
+    const uint64_t sent_before = counter(a, "packets_out");
     set_faults(b, 0, 100);
     const std::string value(200, 'x');
     for (int i = 0; i < 2000; ++i) put(a, "burst" + std::to_string(i), value);  // 400 KiB: six times the buffer
+    // Writes leave on A's loop a little later, and B drops them only as it
+    // reads them: heal B only once it has dropped what A sent, or B would
+    // simply hear the burst.
+    ASSERT_TRUE(wait_until([&] { return counter(a, "records_sent") >= 2001; }));
+    const uint64_t burst_datagrams = counter(a, "packets_out") - sent_before;
+    ASSERT_TRUE(wait_until([&] { return counter(b, "dropped_in") >= burst_datagrams; }))
+        << "B dropped " << counter(b, "dropped_in") << " of " << burst_datagrams;
     set_faults(b, 0, 0);
     put(a, "after", "v");  // the next message shows B the gap
     ASSERT_TRUE(wait_until([&] { return len(b) == len(a) && checksum(b) == checksum(a); }, 20s))
