@@ -6,6 +6,7 @@
 #include <future>
 #include <memory>
 
+#include "crypto/aead.h"
 #include "crypto/seal.h"
 #include "metrics/json.h"
 #include "metrics/prometheus.h"
@@ -65,6 +66,7 @@ metrics::Snapshot<CacheMetric> Node::cache_metrics(Cache& cache) {
     s[CacheMetric::expirations] = st.expirations;
     s[CacheMetric::stale_writes] = st.stale_writes;
     s[CacheMetric::tombstones_collected] = st.tombstones_collected;
+    s[CacheMetric::horizon_refused] = st.horizon_refused;
     s.set_text(CacheMetric::checksum, hex64(cache.store().checksum()));
     return s;
 }
@@ -74,6 +76,7 @@ metrics::Reading Node::read_metrics() {
     r.node = metrics::Snapshot<NodeMetric>::of(counters_);
     metrics::Snapshot<NodeMetric>& node = r.node;
     node.set_text(NodeMetric::id, hex64(id_));
+    node.set_text(NodeMetric::sealing, settings_.crypto_key.empty() ? "off" : crypto::backend_name());
     node[NodeMetric::callbacks_pending] = static_cast<double>(dispatcher_.pending());
     each_cache([&](Cache& c) {
         const metrics::Snapshot<CacheMetric>& s = r.caches.emplace_back(c.name(), cache_metrics(c)).second;

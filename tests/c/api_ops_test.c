@@ -67,7 +67,7 @@ static void test_prometheus(void) {
     /* A counter whose own name ends in "total" is not doubled. */
     CHECK(contains(text, "mccache_cache_evictions_total{cache=\"users\"} 0\n"));
     CHECK(!contains(text, "_total_total"));
-    CHECK(contains(text, "mccache_node_info{id=\"000000000000beef\"} 1\n"));
+    CHECK(contains(text, "mccache_node_info{id=\"000000000000beef\",sealing=\"off\"} 1\n"));
     CHECK(contains(text, "# TYPE mccache_cache_hit_ratio gauge\n"));
     /* Each family is announced once. */
     const char *first = strstr(text, "# TYPE mccache_cache_hits_total ");
