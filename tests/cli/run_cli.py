@@ -46,6 +46,16 @@ def offline(c):
     check("option of another command: exit 2", r.returncode == 2, show(r))
     r = c.cli("put", "c", "k", "v", "--ttl", "soon")
     check("bad --ttl: exit 2", r.returncode == 2 and "--ttl" in r.stderr, show(r))
+    if c.doc:
+        doc = open(c.doc, encoding="utf-8").read()
+        r = c.cli("--help")
+        check("docs/CLI.md carries `mccache --help` as it is", "```\n" + r.stdout + "```" in doc,
+              "regenerate the Usage block of docs/CLI.md")
+        for name in ("status", "members", "metrics", "checksum", "get", "put", "delete", "watch", "keygen",
+                     "config-check", "mtu", "hops"):
+            r = c.cli(name, "--help")
+            if not check("docs/CLI.md carries `mccache %s --help`" % name, "```\n" + r.stdout + "```" in doc):
+                break
     r = c.cli("--version")
     check("--version", r.returncode == 0 and "libmccache" in r.stdout, show(r))
 
@@ -186,8 +196,10 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--cli", required=True)
     ap.add_argument("--exporter", required=True)
+    ap.add_argument("--doc", help="docs/CLI.md: checked against the tool's --help")
     a = ap.parse_args()
     c = Cluster(a.exporter, a.cli)
+    c.doc = a.doc
     try:
         offline(c)
         online(c)
