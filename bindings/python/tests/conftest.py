@@ -33,6 +33,15 @@ def cluster_settings(name: str | None = None) -> dict[str, Any]:
     }
 
 
+def child_env(**extra: str) -> dict[str, str]:
+    """The environment for a child Python process: this package first on its path."""
+    env = dict(os.environ)
+    pkg_root = os.path.dirname(os.path.dirname(os.path.abspath(mccache.__file__)))
+    env["PYTHONPATH"] = os.pathsep.join([pkg_root] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p])
+    env.update(extra)
+    return env
+
+
 def wait_until(pred: Callable[[], Any], timeout: float = 15.0, what: str = "condition") -> Any:
     """Polls ``pred`` until it returns something truthy; fails the test at the deadline."""
     deadline = time.monotonic() + timeout
