@@ -6,6 +6,7 @@
 #include <future>
 #include <memory>
 
+#include "crypto/aead.h"
 #include "crypto/seal.h"
 #include "metrics/json.h"
 #include "node/node.h"
@@ -64,6 +65,7 @@ metrics::Snapshot<CacheMetric> Node::cache_metrics(Cache& cache) {
     s[CacheMetric::expirations] = st.expirations;
     s[CacheMetric::stale_writes] = st.stale_writes;
     s[CacheMetric::tombstones_collected] = st.tombstones_collected;
+    s[CacheMetric::horizon_refused] = st.horizon_refused;
     s.set_text(CacheMetric::checksum, hex64(cache.store().checksum()));
     return s;
 }
@@ -73,6 +75,7 @@ std::string Node::metrics_json() {
     JsonPtr caches = new_object();
     auto node = metrics::Snapshot<NodeMetric>::of(counters_);
     node.set_text(NodeMetric::id, hex64(id_));
+    node.set_text(NodeMetric::sealing, settings_.crypto_key.empty() ? "off" : crypto::backend_name());
     node[NodeMetric::callbacks_pending] = static_cast<double>(dispatcher_.pending());
     each_cache([&](Cache& c) {
         const metrics::Snapshot<CacheMetric> s = cache_metrics(c);
