@@ -47,7 +47,8 @@ class _Buffer(threading.local):
         self.buf = ctypes.create_string_buffer(size)
         self.cap = size
         self.n = ctypes.c_size_t()
-        self.np = ctypes.pointer(self.n)
+        self.buf_at = ctypes.addressof(self.buf)  # ints: see mccache_get_copy in _lib
+        self.n_at = ctypes.addressof(self.n)
 
 
 _tls = _Buffer()
@@ -131,7 +132,7 @@ class Cache(MutableMapping[Any, Any]):
         """The stored bytes for an encoded key, or _MISSING."""
         tls = _tls
         tls.n.value = tls.cap
-        rc = _get_copy(self._h, kb, len(kb), tls.buf, tls.np)
+        rc = _get_copy(self._h, kb, len(kb), tls.buf_at, tls.n_at)
         if rc == OK:
             return tls.buf[:tls.n.value]  # slicing a c_char array: 10x cheaper than string_at
         if rc == ENOTFOUND:

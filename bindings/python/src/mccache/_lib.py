@@ -125,7 +125,10 @@ _PROTOTYPES: dict[str, tuple[object, list[object]]] = {
     "mccache_cache_open": (c_int, [_P, c_char_p, _PP]),
     "mccache_put": (c_int, [_P, c_char_p, c_size_t, c_char_p, c_size_t, c_int64]),
     "mccache_get": (c_int, [_P, c_char_p, c_size_t, _PP]),
-    "mccache_get_copy": (c_int, [_P, c_char_p, c_size_t, c_void_p, POINTER(c_size_t)]),
+    # The read path's buffer and length pointer are passed as addresses
+    # (ints): ctypes converts an int to c_void_p about 1 us faster than it
+    # checks a pointer object, a third of a cache hit's cost.
+    "mccache_get_copy": (c_int, [_P, c_char_p, c_size_t, c_void_p, c_void_p]),
     "mccache_value_data": (c_void_p, [_P, POINTER(c_size_t)]),
     "mccache_value_free": (None, [_P]),
     "mccache_delete": (c_int, [_P, c_char_p, c_size_t]),
