@@ -252,6 +252,7 @@ void AntiEntropy::on_keys(Member& m, std::string_view payload) {
     // anti-entropy fills a member but never makes it evict (an entry one
     // member evicted and another kept is not pulled back and forth).
     const bool replicate = cache->mode() == MCCACHE_MODE_REPLICATE;
+    const bool update = cache->mode() == MCCACHE_MODE_UPDATE;
     const store::Version their_horizon{k.horizon_hlc, k.horizon_node};
     const store::Version my_horizon = s.horizon(k.bucket);
     std::vector<store::Store::KeyVersion> mine = s.list_bucket(k.bucket);
@@ -269,8 +270,15 @@ void AntiEntropy::on_keys(Member& m, std::string_view payload) {
         const store::Version tv{theirs.hlc, theirs.node};
         auto it = index.find(theirs.key);
         if (it != index.end()) {
-            if (it->second->version > tv) repair.emplace_back(theirs.key);
-            else if (tv > it->second->version) pull.push_back(theirs.key);
+            // In update mode a Put applies only where the key is live: a
+            // newer value is neither sent to nor pulled by a side that holds
+            // the key as a tombstone. It would be refused, round after round.
+            const bool mine_dead = it->second->tombstone;
+            if (it->second->version > tv) {
+                if (!(update && theirs.tombstone && !mine_dead)) repair.emplace_back(theirs.key);
+            } else if (tv > it->second->version) {
+                if (!(update && mine_dead && !theirs.tombstone)) pull.push_back(theirs.key);
+            }
         } else if (tv <= my_horizon) {
             // Ours refuses it (a collected delete may have superseded it):
             // asking for it would only be refused, round after round.
