@@ -50,13 +50,7 @@ private:
 class Victim {
 public:
     Victim() {
-        fd_ = socket(AF_INET, SOCK_DGRAM, 0);
-        sockaddr_in a{};
-        a.sin_family = AF_INET;
-        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a);
-        int size = 8 << 20;
-        setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
+        fd_ = support::loopback_socket(nullptr, 8 << 20);
     }
     ~Victim() { close(fd_); }
     void send(const sockaddr_in& to, const std::string& d) {
