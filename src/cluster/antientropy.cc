@@ -12,6 +12,9 @@ namespace {
 
 constexpr size_t kMaxPullKeys = 4096;
 constexpr int64_t kResyncDelayMs = 300;
+// Between the rounds that follow a gap given up (Member::resync_retries).
+// Each costs one DigestL1 per cache once the member agrees.
+constexpr int64_t kResyncRetryMs = 1000;
 // How long a (cache, group) stays with the member it is being converged
 // with before another member may take it over. That member's follow-up
 // rounds (every kResyncDelayMs while a difference remains) renew it, so a
@@ -95,6 +98,10 @@ void AntiEntropy::tick(int64_t t) {
         }
         m.resync_due_ms = 0;
         round(&to);
+        if (m.resync_retries > 0) {
+            --m.resync_retries;
+            m.resync_due_ms = t + kResyncRetryMs;
+        }
     });
 }
 
