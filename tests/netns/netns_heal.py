@@ -20,7 +20,7 @@ dropped packets on every host), the workload ran without API errors,
 convergence within a generous deadline (--deadline, 30 s: tests assert no
 timing), identical maps, every member alive and closing cleanly. Printed as
 facts, not asserted: how long convergence took after the heal and after
-the writers stopped (the 2 s target belongs to bench/netns_sweep.py), and
+the writers stopped (bench/README.md, "Partition and heal", sets them against the 2 s target), and
 what the heal cost (repairs, resends, datagrams lost to full socket
 buffers).
 
@@ -53,7 +53,7 @@ HEAL_KEYS = ["packets_in", "packets_out", "gaps_unrepairable", "ae_rounds", "ae_
 
 
 def heal(args, net, logdir, res, report=None):
-    """The scenario; returns its measurements (for bench/netns_sweep.py)."""
+    """The scenario; returns its measurements (convergence times, heal totals)."""
     rng = random.Random(args.seed)
     settings = {}
     if args.sealed:

@@ -5,7 +5,7 @@
   2. a partition of 2 against 3 for 30 s with writes (and conflicts) on both
      sides, then a heal after which the cluster must converge (within a
      generous 15 s deadline: tests do not assert timing; the time it took is
-     printed, and bench/netns_sweep.py reports it against the 2 s target);
+     printed; bench/README.md sets heal times against the 2 s target);
   3. kill -9 of a member, restarted once the others have declared it down,
      and of another restarted at once while the rest keep writing; each
      restarted member must rejoin and converge.
