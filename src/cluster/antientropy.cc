@@ -12,6 +12,9 @@ namespace {
 
 constexpr size_t kMaxPullKeys = 4096;
 constexpr int64_t kResyncDelayMs = 300;
+// Between the rounds that follow a gap given up (Member::resync_retries).
+// Each costs one DigestL1 per cache once the member agrees.
+constexpr int64_t kResyncRetryMs = 1000;
 // How long a (cache, group) stays with the member it is being converged
 // with before another member may take it over. That member's follow-up
 // rounds (every kResyncDelayMs while a difference remains) renew it, so a
@@ -95,6 +98,10 @@ void AntiEntropy::tick(int64_t t) {
         }
         m.resync_due_ms = 0;
         round(&to);
+        if (m.resync_retries > 0) {
+            --m.resync_retries;
+            m.resync_due_ms = t + kResyncRetryMs;
+        }
     });
 }
 
@@ -252,6 +259,7 @@ void AntiEntropy::on_keys(Member& m, std::string_view payload) {
     // anti-entropy fills a member but never makes it evict (an entry one
     // member evicted and another kept is not pulled back and forth).
     const bool replicate = cache->mode() == MCCACHE_MODE_REPLICATE;
+    const bool update = cache->mode() == MCCACHE_MODE_UPDATE;
     const store::Version their_horizon{k.horizon_hlc, k.horizon_node};
     const store::Version my_horizon = s.horizon(k.bucket);
     std::vector<store::Store::KeyVersion> mine = s.list_bucket(k.bucket);
@@ -269,8 +277,15 @@ void AntiEntropy::on_keys(Member& m, std::string_view payload) {
         const store::Version tv{theirs.hlc, theirs.node};
         auto it = index.find(theirs.key);
         if (it != index.end()) {
-            if (it->second->version > tv) repair.emplace_back(theirs.key);
-            else if (tv > it->second->version) pull.push_back(theirs.key);
+            // In update mode a Put applies only where the key is live: a
+            // newer value is neither sent to nor pulled by a side that holds
+            // the key as a tombstone. It would be refused, round after round.
+            const bool mine_dead = it->second->tombstone;
+            if (it->second->version > tv) {
+                if (!(update && theirs.tombstone && !mine_dead)) repair.emplace_back(theirs.key);
+            } else if (tv > it->second->version) {
+                if (!(update && mine_dead && !theirs.tombstone)) pull.push_back(theirs.key);
+            }
         } else if (tv <= my_horizon) {
             // Ours refuses it (a collected delete may have superseded it):
             // asking for it would only be refused, round after round.

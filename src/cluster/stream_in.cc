@@ -90,6 +90,7 @@ void StreamIn::give_up(Member& m, uint64_t from, uint64_t to) {
     advance(m);
     if (!lost) return;
     counters_.add(ClusterMetric::gaps_unrepairable, lost);
+    m.resync_retries = Member::kResyncRetries;
     // One round per member per tick at most: a receiver far behind gives
     // up on every new message, and a round per message would bury it.
     if (m.resync_due_ms == 0) {

@@ -9,8 +9,16 @@
  *   ping                       ok <node id hex>
  *   put KEY VALUE              ok
  *   del KEY                    ok found|absent
- *   work ms=N ops=N pause_us=N seed=N shared=N
+ *   work ms=N ops=N pause_us=N seed=N shared=N [rate=N] [profile=N] [gets=N] [vmin=N] [vmax=N]
  *                              ok started  (a workload on a thread of its own)
+ *        profile=0 (default): half gets, inserts of this member's own keys,
+ *          updates and deletes of `shared` keys, sizes 8 B..20 KB;
+ *        profile=1: shared keys only: `gets` percent gets (default 0), the
+ *          rest 95% puts and 5% deletes, sizes log-uniform in [vmin, vmax]
+ *          (each decade equally likely: mostly small, a few very large);
+ *        rate=N: N operations per second on a fixed schedule (a late
+ *          operation does not shift the ones after it); else pause_us
+ *          between operations.
  *   wait                       ok done ops=.. gets=.. inserts=.. updates=.. deletes=.. large=.. errors=..
  *   sync                       ok          (mccache_sync)
  *   sum                        ok <checksum hex> <len>
@@ -25,6 +33,7 @@
 #endif
 
 #include <inttypes.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -89,7 +98,7 @@ static void print_json_line(const char *json) {
 /* ---- workload ---- */
 
 struct work {
-    int64_t ms, ops, pause_us, shared;
+    int64_t ms, ops, pause_us, shared, rate, profile, gets_pct, vmin, vmax;
     uint64_t seed;
     atomic_int stop;
     pthread_t thread;
@@ -118,13 +127,68 @@ static size_t make_value(char *buf, size_t cap, uint64_t *s, int64_t counter, in
     return size < (size_t)n ? (size_t)n : size;
 }
 
+/* Log-uniform in [lo, hi]: as many values of 10..100 B as of 10..100 KiB. */
+static size_t log_uniform(uint64_t *s, int64_t lo, int64_t hi) {
+    double u = (double)(rnd(s) >> 11) / (double)(1ULL << 53);
+    double v = exp(log((double)lo) + u * (log((double)hi) - log((double)lo)));
+    size_t n = (size_t)v;
+    return n < (size_t)lo ? (size_t)lo : n > (size_t)hi ? (size_t)hi : n;
+}
+
+static size_t fill_value(char *buf, size_t size, uint64_t *s, int64_t counter) {
+    int n = snprintf(buf, size + 1, "%s:%" PRId64 ":", g_tag, counter);
+    if (n < 0) n = 0;
+    for (size_t i = (size_t)n; i < size; ++i) buf[i] = (char)('a' + rnd(s) % 26);
+    return size < (size_t)n ? (size_t)n : size;
+}
+
+/* profile=1: only the `shared` keys, at the given share of gets. */
+static int shared_op(struct work *w, uint64_t *s, char *value, int64_t i) {
+    char key[64];
+    snprintf(key, sizeof key, "s:%" PRId64, (int64_t)(rnd(s) % (uint64_t)w->shared));
+    uint64_t r = rnd(s) % 100;
+    int rc;
+    if ((int64_t)r < w->gets_pct) {
+        mccache_value_t *v = NULL;
+        rc = mccache_get(g_cache, key, strlen(key), &v);
+        mccache_value_free(v);
+        w->gets++;
+    } else if (rnd(s) % 100 < 95) {
+        size_t vlen = fill_value(value, log_uniform(s, w->vmin, w->vmax), s, i);
+        w->updates++;
+        w->large += vlen > 1400;
+        rc = mccache_put(g_cache, key, strlen(key), value, vlen, MCCACHE_TTL_NEVER);
+    } else {
+        rc = mccache_delete(g_cache, key, strlen(key));
+        w->deletes++;
+    }
+    if (rc == MCCACHE_ENOTFOUND) rc = MCCACHE_OK;
+    if (rc != MCCACHE_OK && w->errors++ < 5)
+        fprintf(stderr, "[%s] workload: %s on %s: %s\n", g_tag, mccache_err_name(rc), key, mccache_last_error());
+    return rc;
+}
+
 static void *work_main(void *arg) {
     struct work *w = arg;
-    static char value[20480];
+    static char value20k[20480];
     char key[128];
     uint64_t s = w->seed | 1;
-    int64_t private_next = 0, end = now_us() + w->ms * 1000;
+    char *big = NULL;
+    if (w->profile == 1 && !(big = malloc((size_t)w->vmax + 64))) {
+        w->errors++;
+        return NULL;
+    }
+    int64_t private_next = 0;
+    const int64_t start = now_us(), end = start + w->ms * 1000;
     for (int64_t i = 0; i < w->ops && now_us() < end && !atomic_load(&w->stop); ++i) {
+        if (w->rate > 0) sleep_us(start + i * 1000000 / w->rate - now_us());
+        else if (i > 0) sleep_us(w->pause_us);
+        if (w->profile == 1) {
+            shared_op(w, &s, big, i);
+            w->done++;
+            continue;
+        }
+        char *value = value20k;
         uint64_t r = rnd(&s) % 100;
         int rc = MCCACHE_OK;
         if (r < 50 || r >= 95) {
@@ -147,7 +211,7 @@ static void *work_main(void *arg) {
                 snprintf(key, sizeof key, "s:%" PRId64, (int64_t)(rnd(&s) % (uint64_t)w->shared));
                 w->updates++;
             }
-            size_t vlen = make_value(value, sizeof value, &s, i, &large);
+            size_t vlen = make_value(value, sizeof value20k, &s, i, &large);
             w->large += large;
             rc = mccache_put(g_cache, key, strlen(key), value, vlen, MCCACHE_TTL_NEVER);
         } else {
@@ -165,8 +229,8 @@ static void *work_main(void *arg) {
                         mccache_last_error());
         }
         w->done++;
-        sleep_us(w->pause_us);
     }
+    free(big);
     return NULL;
 }
 
@@ -188,7 +252,17 @@ static void cmd_work(const char *args) {
     g_work.pause_us = opt(args, "pause_us", 1000);
     g_work.shared = opt(args, "shared", 50);
     g_work.seed = (uint64_t)opt(args, "seed", 1);
+    g_work.rate = opt(args, "rate", 0);
+    g_work.profile = opt(args, "profile", 0);
+    g_work.gets_pct = opt(args, "gets", 0);
+    g_work.vmin = opt(args, "vmin", 10);
+    g_work.vmax = opt(args, "vmax", 204800);
     if (g_work.shared < 1) g_work.shared = 1;
+    if (g_work.profile < 0 || g_work.profile > 1 || g_work.vmin < 1 || g_work.vmax < g_work.vmin ||
+        g_work.vmax > (64 << 20) || g_work.rate < 0) {
+        printf("err usage profile 0|1, 1 <= vmin <= vmax <= 64 MiB, rate >= 0\n");
+        return;
+    }
     atomic_init(&g_work.stop, 0);
     if (pthread_create(&g_work.thread, NULL, work_main, &g_work) != 0) {
         printf("err thread cannot start a thread\n");
