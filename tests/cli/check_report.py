@@ -38,8 +38,8 @@ def main():
         r = run(a.report, res, out)
         check("report from the committed results exits 0", r.returncode == 0, r.stderr)
         md = open(os.path.join(out, "REPORT.md"), encoding="utf-8").read() if r.returncode == 0 else ""
-        for png in ("hitratio.png", "kv_latency_cdf.png", "latency_cdf.png", "throughput_value_size.png", "seal.png",
-                    "bindings.png"):
+        for png in ("hitratio.png", "kv_latency_cdf.png", "latency_cdf.png", "throughput_value_size.png",
+                    "netns_sweep.png", "seal.png", "bindings.png"):
             p = os.path.join(out, png)
             ok = os.path.exists(p) and open(p, "rb").read(8) == b"\x89PNG\r\n\x1a\n" and "](%s)" % png in md
             check("%s written and linked" % png, ok)
