@@ -328,6 +328,23 @@ MCCACHE_API int mccache_config_get(const mccache_config_t *config, const char *k
  * Callback context: may be called from callbacks.
  */
 MCCACHE_API int mccache_config_to_json(const mccache_config_t *config, char **out);
+
+/**
+ * @brief Check a configuration as mccache_open() would, without opening a node.
+ *
+ * Runs every rule that spans several settings (e.g. `cache_size` must hold a
+ * value of `max_value_size`, `tombstone_ttl` must be at least `cache_pulse`);
+ * a single bad value was already refused when it was set or loaded. The
+ * message names the keys, their values, where each came from and what would
+ * be accepted, word for word as mccache_open() would fail.
+ * @param config The configuration.
+ * @returns #MCCACHE_OK, #MCCACHE_EINVAL if @p config is NULL,
+ *          #MCCACHE_ECONFIG with mccache_last_error() saying what is wrong, #MCCACHE_ENOMEM.
+ * Thread-safety: must not race with writes to the same configuration.
+ * Ownership: none; @p config is only read.
+ * Callback context: may be called from callbacks.
+ */
+MCCACHE_API int mccache_config_validate(const mccache_config_t *config);
 /** @} */
 
 /* ------------------------------------------------------------------------ */
@@ -440,6 +457,48 @@ MCCACHE_API int mccache_node_config_json(mccache_t *node, char **out);
  * Callback context: may be called from callbacks.
  */
 MCCACHE_API int mccache_metrics_json(mccache_t *node, char **out);
+
+/**
+ * @brief Metrics of the node, its caches and the cluster in Prometheus' text format.
+ *
+ * The text exposition format, version 0.0.4 (`Content-Type: text/plain;
+ * version=0.0.4`), rendered from the same table as mccache_metrics_json():
+ * one family per metric of `docs/METRICS.md`, named
+ * `mccache_<group>_<name>` (dots become underscores; counters end in
+ * `_total`), with `# HELP` and `# TYPE counter|gauge` lines. Cache metrics
+ * carry a `cache="NAME"` label. Text facts (node id, address, checksums)
+ * are the labels of `mccache_node_info`, `mccache_cluster_info` and
+ * `mccache_cache_info`, whose value is 1. Label values and help text are
+ * escaped as the format requires. The library serves no HTTP: hand this
+ * text to your own endpoint (`examples/prometheus_exporter.c` shows one).
+ * @param node The node.
+ * @param[out] out Receives the NUL-terminated text.
+ * @returns #MCCACHE_OK, #MCCACHE_EINVAL, #MCCACHE_ECLOSED, #MCCACHE_ENOMEM.
+ * Thread-safety: safe from any thread; figures as for mccache_metrics_json().
+ * Ownership: the caller frees `*out` with mccache_free().
+ * Callback context: may be called from callbacks.
+ */
+MCCACHE_API int mccache_metrics_prometheus(mccache_t *node, char **out);
+
+/**
+ * @brief The Prometheus text format of metrics received as JSON.
+ *
+ * For metrics gathered from other members: @p json is either one
+ * mccache_metrics_json() document, rendered exactly as
+ * mccache_metrics_prometheus() renders that node, or a
+ * mccache_cluster_collect() answer to #MCCACHE_QUERY_METRICS
+ * (`{"replies":{"HEX-ID":{...}},...}`), rendered with a `node="HEX-ID"`
+ * label on every sample so that one scrape holds the whole cluster. A
+ * metric missing from a document (a member of an older version) reads 0.
+ * @param json The NUL-terminated JSON text.
+ * @param[out] out Receives the NUL-terminated exposition text.
+ * @returns #MCCACHE_OK, #MCCACHE_EINVAL (NULL argument, not JSON, or
+ *          another shape: the message says which), #MCCACHE_ENOMEM.
+ * Thread-safety: safe from any thread.
+ * Ownership: the caller frees `*out` with mccache_free().
+ * Callback context: may be called from callbacks.
+ */
+MCCACHE_API int mccache_prometheus_from_json(const char *json, char **out);
 
 /**
  * @brief Run one housekeeping pass now (expire entries, collect tombstones), and wait for it.
@@ -1004,6 +1063,77 @@ MCCACHE_API int mccache_cluster_request(mccache_t *node, int kind, const char *c
  */
 MCCACHE_API int mccache_cluster_collect(mccache_t *node, int kind, const char *cache,
                                         int timeout_ms, char **out);
+/** @} */
+
+/* ------------------------------------------------------------------------ */
+/** @name Path diagnostics
+ *
+ * McCache's get_mtu() and get_hops(), done natively as tracepath and
+ * traceroute do them, with an ordinary UDP socket (no raw socket, no
+ * privilege, no external program). Use them to choose `packet_mtu` and
+ * `multicast_hops` for a path between members. Probes go to UDP port 33434
+ * of the host, where nothing is expected to listen: the host's ICMP "port
+ * unreachable" is the sign that a probe got there, so a firewall that drops
+ * UDP or ICMP turns the answer into #MCCACHE_ETIMEDOUT. Each call blocks
+ * the calling thread while it probes, one probe in flight at a time, up to
+ * 3 tries of @p timeout_ms for each size or hop. @{ */
+
+/**
+ * @brief Discover the path MTU to a host, as tracepath does.
+ *
+ * Probes leave with don't-fragment set (`IP_MTU_DISCOVER` /
+ * `IPV6_MTU_DISCOVER`), first as large as the route's MTU; a hop that cannot
+ * forward one answers ICMP "fragmentation needed" (IPv6: "packet too big")
+ * with its own MTU, read from the socket's error queue (`IP_RECVERR`), and
+ * the next probe has that size, until the host answers. The result is the
+ * largest IP packet that reaches the host unfragmented, at most 65535; less
+ * 28 bytes (IPv4) or 48 (IPv6) it is the largest UDP payload, the value
+ * for `packet_mtu` on that path.
+ * @param host A host name, or an IPv4 or IPv6 literal.
+ * @param timeout_ms How long to wait for each probe's answer: 1 to 60000.
+ * @param[out] mtu Receives the path MTU in bytes (0 on failure).
+ * @param[out] detail If not NULL, receives NULL, or (whenever a probe was
+ *        sent, success or not) a JSON string:
+ *        `{"host":S,"address":S,"mtu":N,"payload":N,"probes":[{"size":N,
+ *        "outcome":"reached|too big|too big locally|no answer|unreachable",
+ *        "from":S|null,"mtu":N,"rtt_ms":X}]}`.
+ * @returns #MCCACHE_OK; #MCCACHE_EINVAL (NULL or empty @p host, NULL @p mtu,
+ *          @p timeout_ms out of range); #MCCACHE_ENOTFOUND if @p host does
+ *          not resolve; #MCCACHE_ETIMEDOUT if the host never answered;
+ *          #MCCACHE_EIO for no route, an ICMP "unreachable", or a socket error;
+ *          #MCCACHE_ENOMEM.
+ * Thread-safety: safe from any thread; blocks the caller while it probes.
+ * Ownership: the caller frees `*detail` with mccache_free().
+ * Callback context: may be called from callbacks, but blocks that thread.
+ */
+MCCACHE_API int mccache_path_mtu(const char *host, int timeout_ms, int *mtu, char **detail);
+
+/**
+ * @brief Count the network hops to a host, as traceroute does.
+ *
+ * Sends UDP probes with a TTL (IPv6: hop limit) of 1, 2, ... and reads the
+ * socket's error queue (`IP_RECVERR`): ICMP "time exceeded" names a router
+ * on the way, the host's "port unreachable" ends the count. A hop that
+ * never answers is counted and passed. 1 means the host is on the same link;
+ * set `multicast_hops` to at least this for multicast to reach it.
+ * @param host A host name, or an IPv4 or IPv6 literal.
+ * @param max_hops The largest TTL tried: 1 to 255.
+ * @param timeout_ms How long to wait for each probe's answer: 1 to 60000.
+ * @param[out] hops Receives the TTL at which the host answered (0 on failure).
+ * @param[out] detail If not NULL, receives NULL, or (whenever a probe was
+ *        sent, success or not) a JSON string: `{"host":S,"address":S,
+ *        "hops":N,"route":[{"ttl":N,"from":S|null,"rtt_ms":X,"reached":B}]}`.
+ * @returns #MCCACHE_OK; #MCCACHE_EINVAL (NULL or empty @p host, NULL
+ *          @p hops, @p max_hops or @p timeout_ms out of range);
+ *          #MCCACHE_ENOTFOUND if @p host does not resolve;
+ *          #MCCACHE_ETIMEDOUT if it was not reached within @p max_hops;
+ *          #MCCACHE_EIO for no route, an ICMP "unreachable", or a socket error;
+ *          #MCCACHE_ENOMEM.
+ * Thread-safety: safe from any thread; blocks the caller while it probes.
+ * Ownership: the caller frees `*detail` with mccache_free().
+ * Callback context: may be called from callbacks, but blocks that thread.
+ */
+MCCACHE_API int mccache_hops(const char *host, int max_hops, int timeout_ms, int *hops, char **detail);
 /** @} */
 
 /* ------------------------------------------------------------------------ */

@@ -9,6 +9,9 @@ MCCACHE_DEB_PACKAGES=(
     valgrind python3 iproute2 nftables
     python3-venv python3-pip  # bindings/python: its tests' venv (pytest etc. from PyPI)
 )
+# Operations (issue 16): Prometheus::format reads the exposition with
+# prometheus_client's parser; bench/report draws its plots with matplotlib.
+MCCACHE_DEB_PACKAGES+=(python3-prometheus-client python3-matplotlib)
 
 # The language toolchains the bindings' tests need. A machine of this
 # project's kind has them; where one is missing, Debian's package stands in.

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "metrics/metrics.h"
+#include "metrics/prometheus.h"
 
 using namespace mccache::metrics;
 
@@ -30,11 +31,15 @@ std::string cell(const std::string& text) {
 template <typename E>
 void table(const char* where) {
     std::cout << "Under " << where << ":\n\n"
-              << "| Metric | Kind | Unit | Description |\n"
-                 "|---|---|---|---|\n";
-    for (const Def& d : defs<E>())
+              << "| Metric | Kind | Unit | Prometheus | Description |\n"
+                 "|---|---|---|---|---|\n";
+    for (const Def& d : defs<E>()) {
+        std::string prom = d.kind == Kind::Info ? std::string("label `") + d.name + "` of `mccache_" +
+                                                      group_name<E>() + "_info`"
+                                                : "`" + prometheus_name<E>(d) + "`";
         std::cout << "| `" << d.name << "` | " << kind_name(d.kind) << " | " << (*d.unit ? d.unit : "") << " | "
-                  << cell(d.help) << " |\n";
+                  << prom << " | " << cell(d.help) << " |\n";
+    }
     std::cout << "\n";
 }
 
@@ -60,6 +65,20 @@ name is a member of a nested object: `rejected.malformed` is
 `"rejected": {"malformed": N}`. Counters only grow while the node is open;
 gauges are levels or settings in force. Each figure is read without
 stopping writers: individually exact, not a snapshot of them all.
+
+## Prometheus
+
+`mccache_metrics_prometheus()` renders the same table in Prometheus' text
+exposition format (version 0.0.4); `mccache_prometheus_from_json()` renders
+metrics received as JSON, such as every member's answer to a cluster
+request, with a `node="ID"` label on each sample; `mccache metrics
+--prometheus` prints the latter. The name of each family is in the
+Prometheus column: `mccache_<group>_<name>`, dots as underscores, and a
+counter ends in `_total`. Cache metrics carry a `cache="NAME"` label. Text
+metrics are the labels of one `mccache_<group>_info` gauge of value 1.
+Every family has its `# HELP` (the description below, and the unit) and
+`# TYPE` line. The library serves no HTTP; `examples/prometheus_exporter.c`
+serves this text on a port of your choice.
 
 ## Node
 

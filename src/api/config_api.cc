@@ -46,6 +46,14 @@ MCCACHE_API int mccache_config_load_env(mccache_config_t* config) {
     });
 }
 
+MCCACHE_API int mccache_config_validate(const mccache_config_t* config) {
+    return guarded("mccache_config_validate", [&]() -> int {
+        if (!config) return fail(MCCACHE_EINVAL, "mccache_config_validate: config is NULL");
+        mccache::config::NodeSettings settings;
+        return check(config->config.resolve(&settings));
+    });
+}
+
 MCCACHE_API int mccache_config_get(const mccache_config_t* config, const char* key, char* buf,
                                    size_t* len) {
     return guarded("mccache_config_get", [&]() -> int {

@@ -91,6 +91,15 @@ MCCACHE_API int mccache_metrics_json(mccache_t* node, char** out) {
     });
 }
 
+MCCACHE_API int mccache_metrics_prometheus(mccache_t* node, char** out) {
+    return guarded("mccache_metrics_prometheus", [&]() -> int {
+        MCCACHE_ENTER_NODE("mccache_metrics_prometheus", node);
+        if (!out) return fail(MCCACHE_EINVAL, "mccache_metrics_prometheus: out is NULL");
+        *out = mccache::api::dup_string(node->node->metrics_prometheus());
+        return MCCACHE_OK;
+    });
+}
+
 MCCACHE_API int mccache_housekeep(mccache_t* node) {
     return guarded("mccache_housekeep", [&]() -> int {
         MCCACHE_ENTER_NODE("mccache_housekeep", node);

@@ -14,6 +14,8 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace mccache::metrics {
 
@@ -216,5 +218,14 @@ struct Snapshot {
 // Renders a snapshot as a JSON object (nested by the dotted names), compact.
 template <typename E>
 std::string to_json(const Snapshot<E>& s);
+
+// One reading of a whole node: what every exposition (JSON, Prometheus)
+// renders, taken once so that the renderings agree.
+struct Reading {
+    Snapshot<NodeMetric> node;
+    std::vector<std::pair<std::string, Snapshot<CacheMetric>>> caches;  // by name
+    bool has_cluster = false;
+    Snapshot<ClusterMetric> cluster;
+};
 
 }  // namespace mccache::metrics

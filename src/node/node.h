@@ -61,7 +61,9 @@ public:
     void replicate(cluster::Outgoing out);
 
     // ---- node-wide operations (any thread) ----
+    metrics::Reading read_metrics();  // one reading of the node, its caches and the cluster
     std::string metrics_json();
+    std::string metrics_prometheus();  // the text exposition format
     metrics::Snapshot<metrics::CacheMetric> cache_metrics(Cache& cache);
     std::string config_json() const;  // the configuration with sources, plus the effective node id
     std::string members_json();

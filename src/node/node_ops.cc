@@ -9,6 +9,7 @@
 #include "crypto/aead.h"
 #include "crypto/seal.h"
 #include "metrics/json.h"
+#include "metrics/prometheus.h"
 #include "node/node.h"
 
 namespace mccache::node {
@@ -70,16 +71,15 @@ metrics::Snapshot<CacheMetric> Node::cache_metrics(Cache& cache) {
     return s;
 }
 
-std::string Node::metrics_json() {
-    JsonPtr root = new_object();
-    JsonPtr caches = new_object();
-    auto node = metrics::Snapshot<NodeMetric>::of(counters_);
+metrics::Reading Node::read_metrics() {
+    metrics::Reading r;
+    r.node = metrics::Snapshot<NodeMetric>::of(counters_);
+    metrics::Snapshot<NodeMetric>& node = r.node;
     node.set_text(NodeMetric::id, hex64(id_));
     node.set_text(NodeMetric::sealing, settings_.crypto_key.empty() ? "off" : crypto::backend_name());
     node[NodeMetric::callbacks_pending] = static_cast<double>(dispatcher_.pending());
     each_cache([&](Cache& c) {
-        const metrics::Snapshot<CacheMetric> s = cache_metrics(c);
-        add(caches.get(), c.name().c_str(), metrics::to_cjson(s));
+        const metrics::Snapshot<CacheMetric>& s = r.caches.emplace_back(c.name(), cache_metrics(c)).second;
         node[NodeMetric::caches] += 1;
         node[NodeMetric::entries] += s[CacheMetric::entries];
         node[NodeMetric::bytes] += s[CacheMetric::bytes];
@@ -93,11 +93,25 @@ std::string Node::metrics_json() {
         node[NodeMetric::evictions] += s[CacheMetric::evictions_total];
         node[NodeMetric::expirations] += s[CacheMetric::expirations];
     });
-    add(root.get(), "node", metrics::to_cjson(node));
+    if (cluster_) {
+        r.has_cluster = true;
+        r.cluster = cluster_->metrics();
+    }
+    return r;
+}
+
+std::string Node::metrics_json() {
+    const metrics::Reading r = read_metrics();
+    JsonPtr root = new_object();
+    JsonPtr caches = new_object();
+    for (auto& [name, s] : r.caches) add(caches.get(), name.c_str(), metrics::to_cjson(s));
+    add(root.get(), "node", metrics::to_cjson(r.node));
     add(root.get(), "caches", caches.release());
-    if (cluster_) add(root.get(), "cluster", metrics::to_cjson(cluster_->metrics()));
+    if (r.has_cluster) add(root.get(), "cluster", metrics::to_cjson(r.cluster));
     return metrics::print(root.get());
 }
+
+std::string Node::metrics_prometheus() { return metrics::to_prometheus(read_metrics()); }
 
 std::string Node::config_json() const {
     JsonPtr root(cJSON_Parse(config_.to_json().c_str()), cJSON_Delete);

@@ -96,9 +96,10 @@ def path_mtu(ip: str, timeout: float = 1.0) -> int:
     ``packet_mtu`` for such a path is this minus 28 (IPv4) or 48 (IPv6).
     """
     fn = _engine_fn("mccache_path_mtu")
-    if fn is not None:  # pragma: no cover (not in this engine version yet)
+    if fn is not None:
         out = ctypes.c_int()
-        rc = fn(ip.encode(), ctypes.c_int(int(timeout * 1000)), ctypes.byref(out))
+        # int mccache_path_mtu(const char *host, int timeout_ms, int *mtu, char **detail): no detail wanted.
+        rc = fn(ip.encode(), ctypes.c_int(int(timeout * 1000)), ctypes.byref(out), None)
         if rc == 0:
             return out.value
     family, headers = _family(ip)
@@ -145,9 +146,10 @@ def hops(ip: str, max_hops: int = 20, timeout: float = 1.0) -> int | None:
     if not 1 <= max_hops <= 255:
         raise ValueError(f"max_hops must be in [1, 255], got {max_hops}")
     fn = _engine_fn("mccache_hops")
-    if fn is not None:  # pragma: no cover (not in this engine version yet)
+    if fn is not None:
         out = ctypes.c_int()
-        rc = fn(ip.encode(), ctypes.c_int(max_hops), ctypes.c_int(int(timeout * 1000)), ctypes.byref(out))
+        # int mccache_hops(const char *host, int max_hops, int timeout_ms, int *hops, char **detail)
+        rc = fn(ip.encode(), ctypes.c_int(max_hops), ctypes.c_int(int(timeout * 1000)), ctypes.byref(out), None)
         if rc == 0:
             return out.value if out.value > 0 else None
     family, _ = _family(ip)

@@ -1,0 +1,21 @@
+# Java::source_clean: `mvn package` with the pom's defaults (no -D of ours)
+# writes nothing into bindings/java; its output goes to build/java-maven of
+# the checkout. cmake -DMVN=mvn -DSRC=<bindings/java> -P CheckSourceClean.cmake
+file(GLOB_RECURSE _before LIST_DIRECTORIES true RELATIVE "${SRC}" "${SRC}/*")
+execute_process(COMMAND "${MVN}" -B -q -f "${SRC}/pom.xml" package -Dmaven.test.skip=true
+  RESULT_VARIABLE _rc OUTPUT_VARIABLE _out ERROR_VARIABLE _out)
+if(NOT _rc EQUAL 0)
+  message(FATAL_ERROR "mvn package failed (${_rc}):\n${_out}")
+endif()
+file(GLOB_RECURSE _after LIST_DIRECTORIES true RELATIVE "${SRC}" "${SRC}/*")
+list(REMOVE_ITEM _after ${_before})
+if(_after)
+  string(REPLACE ";" "\n  " _new "${_after}")
+  message(FATAL_ERROR "mvn package wrote into the source tree:\n  ${_new}")
+endif()
+get_filename_component(_out_dir "${SRC}/../../build/java-maven" ABSOLUTE)
+file(GLOB _jars "${_out_dir}/mccache-*.jar")
+if(NOT _jars)
+  message(FATAL_ERROR "no jar in ${_out_dir}, the pom's default output directory")
+endif()
+message(STATUS "mvn package wrote nothing into ${SRC}; jar: ${_jars}")
