@@ -22,8 +22,11 @@ def test_loopback_mtu_and_hops():
 
 
 def test_bad_arguments():
-    with pytest.raises(ValueError):
-        mccache.get_mtu("not-an-address")
+    # The engine's own checks (mccache_path_mtu/mccache_hops): InvalidArgumentError is a ValueError.
+    with pytest.raises(mccache.InvalidArgumentError):
+        mccache.get_mtu("")
+    with pytest.raises(mccache.InvalidArgumentError):
+        mccache.get_hops("")
     with pytest.raises(ValueError):
         mccache.get_hops("127.0.0.1", max_hops=0)
 

@@ -43,7 +43,9 @@ EINVAL = -1
 ENOTFOUND = -3
 EBUFS = -5
 ECLOSED = -7
+ETIMEDOUT = -8
 EBUSY = -10
+EUSER = -14
 ENOTSUP = -15
 
 TTL_DEFAULT = 0
@@ -148,9 +150,11 @@ _PROTOTYPES: dict[str, tuple[object, list[object]]] = {
     "mccache_cluster_collect": (c_int, [_P, c_int, c_char_p, c_int, _PP]),
     "mccache_generate_key": (c_int, [c_char_p, c_size_t]),
     "mccache_set_keys": (c_int, [_P, c_char_p, c_char_p]),
+    "mccache_path_mtu": (c_int, [c_char_p, c_int, POINTER(c_int), _PP]),
+    "mccache_hops": (c_int, [c_char_p, c_int, c_int, POINTER(c_int), _PP]),
 }
 
-# Added by later versions of the engine; used when present (see _netprobe).
+# Added by later versions of the engine; used when present.
 _OPTIONAL: dict[str, tuple[object, list[object]]] = {}
 
 
