@@ -7,6 +7,7 @@ MCCACHE_DEB_PACKAGES=(
     libuv1-dev libssl-dev libmbedtls-dev libcjson-dev libinih-dev libxxhash-dev libisal-dev
     libgtest-dev libgmock-dev libbenchmark-dev libabsl-dev
     valgrind python3 iproute2 nftables
+    python3-venv python3-pip  # bindings/python: its tests' venv (pytest etc. from PyPI)
 )
 
 # The language toolchains the bindings' tests need. A machine of this

@@ -224,6 +224,9 @@ void AntiEntropy::on_digest_l2(Member& m, std::string_view payload) {
         k.digest = buckets[b];
         k.room_entries = room.entries;
         k.room_bytes = room.bytes;
+        const store::Version horizon = cache->store().horizon(b);
+        k.horizon_hlc = horizon.hlc;
+        k.horizon_node = horizon.node;
         std::string out;
         wire::Writer w(out);
         wire::encode_keys_prefix(w, k, static_cast<uint32_t>(list.size()));
@@ -250,6 +253,7 @@ void AntiEntropy::on_keys(Member& m, std::string_view payload) {
     // member evicted and another kept is not pulled back and forth).
     const bool replicate = cache->mode() == MCCACHE_MODE_REPLICATE;
     const store::Version their_horizon{k.horizon_hlc, k.horizon_node};
+    const store::Version my_horizon = s.horizon(k.bucket);
     std::vector<store::Store::KeyVersion> mine = s.list_bucket(k.bucket);
     std::unordered_map<std::string_view, const store::Store::KeyVersion*> index;
     index.reserve(mine.size());
@@ -267,6 +271,9 @@ void AntiEntropy::on_keys(Member& m, std::string_view payload) {
         if (it != index.end()) {
             if (it->second->version > tv) repair.emplace_back(theirs.key);
             else if (tv > it->second->version) pull.push_back(theirs.key);
+        } else if (tv <= my_horizon) {
+            // Ours refuses it (a collected delete may have superseded it):
+            // asking for it would only be refused, round after round.
         } else if (theirs.tombstone) {
             pull.push_back(theirs.key);
         } else if (replicate && my_room.entries > 0 && my_room.bytes > 0) {
@@ -276,12 +283,12 @@ void AntiEntropy::on_keys(Member& m, std::string_view payload) {
     }
     uint64_t their_entries = k.room_entries, their_bytes = k.room_bytes;
     for (const auto& kv : mine) {
-        if (seen.count(kv.key)) continue;
+        if (seen.count(kv.key) || kv.version <= their_horizon) continue;  // theirs refuses it
         if (kv.tombstone) {
             repair.push_back(kv.key);
             continue;
         }
-        if (!replicate || their_entries == 0 || kv.version <= their_horizon) continue;
+        if (!replicate || their_entries == 0) continue;
         store::Metadata md;
         if (!s.metadata(kv.key.data(), kv.key.size(), &md) || md.charged_bytes > their_bytes) continue;
         their_bytes -= md.charged_bytes;

@@ -197,17 +197,9 @@ void Cluster::flush_acks() {
         ack.done.swap(in.done);
         for (auto& [id, p] : m.partials.by_id) {
             if ((id & 3) != 2 || !Repairs::carried(p.type)) continue;  // the channel's messages only
-            wire::PartialMessage pm;
+            // Nothing more for 20 ms: the tail may be lost too.
+            wire::PartialMessage pm = p.missing(t, 21);
             pm.seq = id >> 2;
-            for (size_t i = 0; i < p.frags.size(); ++i)
-                if (!p.frags[i].empty()) pm.highest = static_cast<uint16_t>(i);
-            for (size_t i = 0; i < pm.highest; ++i) {
-                if (!p.frags[i].empty()) continue;
-                if (!pm.missing.empty() && pm.missing.back().second + 1u == i) pm.missing.back().second = static_cast<uint16_t>(i);
-                else pm.missing.emplace_back(static_cast<uint16_t>(i), static_cast<uint16_t>(i));
-            }
-            // Nothing more for a while: the tail may be lost too.
-            pm.tail = t - p.updated_ms > 20;
             if (!pm.missing.empty() || pm.tail) ack.partial.push_back(std::move(pm));
         }
         const Peer to = m.peer();

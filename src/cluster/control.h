@@ -51,6 +51,10 @@ public:
     uint64_t to_one_seq() const { return next_to_one_; }
 
 private:
+    // A header for the next message of its counter; false (logged) if the
+    // payload needs more fragments than the wire allows.
+    bool header(wire::Type type, size_t payload_size, const Peer* to, wire::Header* h);
+
     Host& host_;
     transport::Udp& udp_;
     metrics::Counters<metrics::ClusterMetric>& counters_;

@@ -2,6 +2,21 @@
 
 namespace mccache::cluster {
 
+wire::PartialMessage Partials::Partial::missing(int64_t now, int64_t tail_after_ms) const {
+    wire::PartialMessage pm;
+    for (size_t i = 0; i < frags.size(); ++i)
+        if (!frags[i].empty()) pm.highest = static_cast<uint16_t>(i);
+    for (size_t i = 0; i < pm.highest; ++i) {
+        if (!frags[i].empty()) continue;
+        if (!pm.missing.empty() && pm.missing.back().second + 1u == i)
+            pm.missing.back().second = static_cast<uint16_t>(i);
+        else
+            pm.missing.emplace_back(static_cast<uint16_t>(i), static_cast<uint16_t>(i));
+    }
+    pm.tail = now - updated_ms >= tail_after_ms;
+    return pm;
+}
+
 using metrics::ClusterMetric;
 
 bool Reassembler::add(Partials& parts, const wire::Header& h, std::string_view frag, int64_t now,

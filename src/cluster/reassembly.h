@@ -30,6 +30,10 @@ struct Partials {
         int64_t started_ms = 0;
         int64_t updated_ms = 0;  // when its last fragment arrived
         wire::Type type = wire::Type::Data;
+        // What a NACK or an acknowledgement says of it (seq left 0): the
+        // highest fragment received, the ones missing below it, and the
+        // tail when nothing more has come for `tail_after_ms`.
+        wire::PartialMessage missing(int64_t now, int64_t tail_after_ms) const;
     };
     std::map<uint64_t, Partial> by_id;  // by (seq << 2 | seq space)
     size_t bytes = 0;

@@ -260,8 +260,9 @@ void Repairs::on_ack(const Peer& from, const wire::RepairAck& ack) {
     const int64_t reorder = std::max<int64_t>(f.srtt_ms / 4, 1);
     for (auto& [seq, m] : f.unacked) {
         if (m.lost || std::max(m.resent_ms, m.sent_ms) + reorder > f.rack_tx_ms) continue;
+        const uint64_t s = seq;  // clang before 16 cannot capture a structured binding
         if (std::any_of(ack.partial.begin(), ack.partial.end(),
-                        [&](const wire::PartialMessage& p) { return p.seq == seq; }))
+                        [s](const wire::PartialMessage& p) { return p.seq == s; }))
             continue;
         mark_lost(f, m);
         cut(f, now);

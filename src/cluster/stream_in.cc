@@ -163,16 +163,8 @@ void StreamIn::run() {
             if ((id & 3) != wire::seq_space(wire::kFlagSequenced)) continue;
             const uint64_t seq = id >> 2;
             if (seq <= s.hw || seq > s.max_seen || s.above.count(seq)) continue;
-            wire::PartialMessage pm;
+            wire::PartialMessage pm = p.missing(t, host_.settings().nack_delay_ms);
             pm.seq = seq;
-            for (size_t i = 0; i < p.frags.size(); ++i)
-                if (!p.frags[i].empty()) pm.highest = static_cast<uint16_t>(i);
-            for (size_t i = 0; i < pm.highest; ++i) {
-                if (!p.frags[i].empty()) continue;
-                if (!pm.missing.empty() && pm.missing.back().second + 1u == i) pm.missing.back().second = static_cast<uint16_t>(i);
-                else pm.missing.emplace_back(static_cast<uint16_t>(i), static_cast<uint16_t>(i));
-            }
-            pm.tail = t - p.updated_ms >= host_.settings().nack_delay_ms;
             if (pm.missing.empty() && !pm.tail) continue;  // still arriving
             partial.insert(seq);
             nack.partial.push_back(std::move(pm));

@@ -53,6 +53,7 @@ struct Def {
     X(expirations, "expirations", Counter, "", "Entries removed because their TTL ran out.")                \
     X(stale_writes, "stale_writes", Counter, "", "Writes refused because a newer version was held.")        \
     X(tombstones_collected, "tombstones_collected", Counter, "", "Tombstones collected after tombstone_ttl or under byte pressure.") \
+    X(horizon_refused, "horizon_refused", Counter, "", "Remote writes refused for a key not held, at or below its bucket's collection horizon (the newest collected tombstone's version).") \
     X(loader_loads, "loader.loads", Counter, "", "Loader runs on this node (mccache_get_or_load: misses and reloads).") \
     X(loader_successes, "loader.successes", Counter, "", "Loader runs that returned a value (stored and replicated).") \
     X(loader_failures, "loader.failures", Counter, "", "Loader runs that failed; every caller waiting for them got the error.") \
@@ -67,6 +68,7 @@ struct Def {
 // A node: "node" of mccache_metrics_json(), totals over its caches plus its own work.
 #define MCCACHE_NODE_METRICS(X)                                                                             \
     X(id, "id", Info, "", "The node id (hex).")                                                             \
+    X(sealing, "sealing", Info, "", "How traffic is sealed: off (no crypto_key), or the AEAD backend in use (openssl, mbedtls).") \
     X(caches, "caches", Gauge, "", "Caches open on this node.")                                             \
     X(entries, "entries", Gauge, "entries", "Live entries over every cache.")                               \
     X(bytes, "bytes", Gauge, "bytes", "Bytes charged over every cache.")                                    \

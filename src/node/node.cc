@@ -3,6 +3,8 @@
 #include <future>
 #include <random>
 
+#include "crypto/aead.h"
+
 namespace mccache::node {
 
 using metrics::NodeMetric;
@@ -38,8 +40,9 @@ Status Node::open(const config::Config& config, std::unique_ptr<Node>* out) {
     if (!st.ok()) return st;
     st = node->start();
     if (!st.ok()) return st;
-    node->log_.log(MCCACHE_LOG_INFO, "node open: interface %s, cluster \"%s\"", settings.interface_addr.c_str(),
-                   settings.cluster_name.c_str());
+    node->log_.log(MCCACHE_LOG_INFO, "node open: interface %s, cluster \"%s\", sealing %s",
+                   settings.interface_addr.c_str(), settings.cluster_name.c_str(),
+                   settings.crypto_key.empty() ? "off" : crypto::backend_name());
     *out = std::move(node);
     return Status::Ok();
 }

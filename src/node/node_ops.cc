@@ -6,6 +6,7 @@
 #include <future>
 #include <memory>
 
+#include "crypto/aead.h"
 #include "crypto/seal.h"
 #include "metrics/json.h"
 #include "node/node.h"
@@ -64,6 +65,7 @@ metrics::Snapshot<CacheMetric> Node::cache_metrics(Cache& cache) {
     s[CacheMetric::expirations] = st.expirations;
     s[CacheMetric::stale_writes] = st.stale_writes;
     s[CacheMetric::tombstones_collected] = st.tombstones_collected;
+    s[CacheMetric::horizon_refused] = st.horizon_refused;
     using Stat = Loads::Stat;
     const Loads& loads = cache.loads();
     s[CacheMetric::loader_loads] = loads.stat(Stat::loads);
@@ -84,6 +86,7 @@ std::string Node::metrics_json() {
     JsonPtr caches = new_object();
     auto node = metrics::Snapshot<NodeMetric>::of(counters_);
     node.set_text(NodeMetric::id, hex64(id_));
+    node.set_text(NodeMetric::sealing, settings_.crypto_key.empty() ? "off" : crypto::backend_name());
     node[NodeMetric::callbacks_pending] = static_cast<double>(dispatcher_.pending());
     each_cache([&](Cache& c) {
         const metrics::Snapshot<CacheMetric> s = cache_metrics(c);

@@ -164,6 +164,20 @@ struct alignas(64) Store::Shard {
     // ---- expiry, clear, buckets, counters ----
     int64_t min_expiry = INT64_MAX;
     Version floor;  // writes at or below it lost to a clear
+    // The collection horizon of each of this shard's buckets (indexed as
+    // bucket_sum): the newest version of a tombstone collected there. A
+    // remote write for a key the shard does not hold, at or below it, may
+    // be one that collected delete superseded, so it is refused. Empty
+    // until the first collection: most caches never delete.
+    std::vector<Version> horizon;
+    bool below_horizon(size_t bucket, Version v) const {
+        return !horizon.empty() && v <= horizon[bucket >> bucket_shift];
+    }
+    void raise_horizon(size_t bucket, Version v) {
+        if (horizon.empty()) horizon.assign(bucket_sum.size(), Version{});
+        Version& h = horizon[bucket >> bucket_shift];
+        if (h < v) h = v;
+    }
     // Anti-entropy buckets owned by this shard (bucket b lives in shard
     // b % shards, at index b / shards): their entries and the sum of their
     // checksums, tombstones included.
@@ -175,7 +189,7 @@ struct alignas(64) Store::Shard {
 
     Counter live, tombs, bytes, checksum;
     Counter hits, misses, inserts, updates, deletes;
-    Counter evictions_entries, evictions_bytes, expirations, stale, tombs_collected;
+    Counter evictions_entries, evictions_bytes, expirations, stale, tombs_collected, refused_horizon;
 };
 
 // Entry blocks (store.cc). Both throw std::bad_alloc.

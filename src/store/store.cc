@@ -313,7 +313,7 @@ public:
     void evict(uint32_t i) override {
         Block* b = s_.at(i);
         if (is_tomb(b)) {
-            s_.tombs_collected.add();
+            st_.collect_tombstone(s_, b);
         } else {
             // Read once there is an eviction: every write comes through
             // here, and the exact clock costs more than the write's own work.

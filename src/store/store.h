@@ -68,7 +68,7 @@ struct Stats {
     uint64_t hits, misses, lookups;
     uint64_t inserts, updates, deletes;
     uint64_t evictions_entries, evictions_bytes, expirations;
-    uint64_t stale_writes, tombstones_collected;
+    uint64_t stale_writes, tombstones_collected, horizon_refused;
 };
 
 // The outcome of a versioned write.
@@ -148,6 +148,9 @@ public:
     size_t size() const;
     Stats stats() const;
     Version clear_floor() const;
+    // Bucket `bucket`'s collection horizon (Shard::horizon): remote writes
+    // for keys not held, at or below it, are refused. Zero if none.
+    Version horizon(size_t bucket) const;
 
     // What the slab holds from the system for entry blocks (pages in use):
     // with the heap, what `bytes` should account for.
@@ -228,6 +231,8 @@ private:
     // Takes the entry at slot `i` out of the table and the lists; the
     // caller drops the block's reference.
     void drop(Shard& s, uint32_t i);
+    // Counts a tombstone about to be dropped and raises its bucket's horizon.
+    void collect_tombstone(Shard& s, const Value* b) const;
     uint64_t checksum_of(const Value* b, uint64_t h0) const;
     uint32_t writer_index(uint64_t id);
     uint64_t writer_id(const Value* b) const;

@@ -161,6 +161,10 @@ inline __attribute__((always_inline)) Applied Store::write(const void* key, size
                 s.stale.add();
                 old = fresh;
                 result = Applied::Stale;
+            } else if (!b && origin != Origin::Local && s.below_horizon(bucket, version)) {
+                s.refused_horizon.add();
+                old = fresh;
+                result = Applied::Stale;
             } else if (only_if_present && !live) {
                 old = fresh;
                 result = Applied::Absent;

@@ -30,6 +30,10 @@ Applied Store::remove(const void* key, size_t klen, Version version, Origin orig
             s.stale.add();
             return Applied::Stale;
         }
+        if (!b && origin != Origin::Local && s.below_horizon(bucket, version)) {
+            s.refused_horizon.add();
+            return Applied::Stale;
+        }
         int64_t now = clock_.now_ms();
         // Absolute, from the delete's own time: every member collects the
         // tombstone at the same moment, however late the delete reached it.
@@ -142,7 +146,7 @@ size_t Store::housekeep() {
                 continue;
             }
             if (is_tomb(b)) {
-                s.tombs_collected.add();
+                collect_tombstone(s, b);
             } else {
                 emit(EventType::Expire, Origin::Local, b, b, now);
                 s.expirations.add();
@@ -219,6 +223,7 @@ Stats Store::stats() const {
         st.expirations += s.expirations.get();
         st.stale_writes += s.stale.get();
         st.tombstones_collected += s.tombs_collected.get();
+        st.horizon_refused += s.refused_horizon.get();
     }
     st.lookups = st.hits + st.misses;
     return st;
@@ -236,6 +241,19 @@ void Store::bucket_digests(uint64_t* out) const {
         Guard g(s.lock);
         for (size_t j = 0; j < s.bucket_sum.size(); ++j) out[(j << shard_bits_) | si] = s.bucket_sum[j];
     }
+}
+
+void Store::collect_tombstone(Shard& s, const Value* b) const {
+    s.tombs_collected.add();
+    const std::string_view key = key_view(b);
+    s.raise_horizon(static_cast<size_t>(hash_key(key.data(), key.size()) >> 52), version_of(b));
+}
+
+Version Store::horizon(size_t bucket) const {
+    if (bucket >= kBuckets) return Version{};
+    Shard& s = shards_[bucket & (shard_count_ - 1)];
+    Guard g(s.lock);
+    return s.horizon.empty() ? Version{} : s.horizon[bucket >> shard_bits_];
 }
 
 std::vector<Store::KeyVersion> Store::list_bucket(size_t bucket) const {

@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "api/api.h"
+#include "cluster_support.h"
 #include "node/node.h"
 #include "crypto/seal.h"
 #include "mccache.h"
@@ -74,33 +75,9 @@ extern "C" const char* __asan_default_options() { return "quarantine_size_mb=8";
 
 namespace attack {
 
-std::string unique_cluster() {
-    static std::atomic<int> n{0};
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    return std::string(info->name()).substr(0, 40) + "-" + std::to_string(getpid()) + "-" +
-           std::to_string(n++);
-}
-
-bool wait_until(const std::function<bool()>& pred, std::chrono::milliseconds deadline = 10s) {
-    auto until = std::chrono::steady_clock::now() + deadline;
-    while (std::chrono::steady_clock::now() < until) {
-        if (pred()) return true;
-        std::this_thread::sleep_for(5ms);
-    }
-    return pred();
-}
-
-uint16_t free_udp_port() {
-    int fd = socket(AF_INET, SOCK_DGRAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    socklen_t len = sizeof a;
-    getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-    close(fd);
-    return ntohs(a.sin_port);
-}
+using support::free_udp_port;
+using support::unique_cluster;
+using support::wait_until;
 
 sockaddr_in ipv4(const std::string& host_port) {
     sockaddr_in a{};
@@ -329,14 +306,7 @@ private:
 class Injector {
 public:
     Injector() {
-        fd_ = socket(AF_INET, SOCK_DGRAM, 0);
-        sockaddr_in a{};
-        a.sin_family = AF_INET;
-        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a);
-        socklen_t len = sizeof a;
-        getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
-        self_ = a;
+        fd_ = support::loopback_socket(&self_);
         in_addr lo{};
         lo.s_addr = htonl(INADDR_LOOPBACK);
         setsockopt(fd_, IPPROTO_IP, IP_MULTICAST_IF, &lo, sizeof lo);

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "api/api.h"
+#include "cluster_support.h"
 #include "rogue.h"
 #include "wire/wire.h"
 #include "mccache.h"
@@ -29,33 +30,9 @@ using namespace std::chrono_literals;
 
 namespace {
 
-std::string unique_cluster() {
-    static std::atomic<int> n{0};
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    return std::string(info->name()).substr(0, 40) + "-" + std::to_string(getpid()) + "-" +
-           std::to_string(n++);
-}
-
-bool wait_until(const std::function<bool()>& pred, std::chrono::milliseconds deadline = 10s) {
-    auto until = std::chrono::steady_clock::now() + deadline;
-    while (std::chrono::steady_clock::now() < until) {
-        if (pred()) return true;
-        std::this_thread::sleep_for(5ms);
-    }
-    return pred();
-}
-
-uint16_t free_udp_port() {
-    int fd = socket(AF_INET, SOCK_DGRAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    socklen_t len = sizeof a;
-    getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-    close(fd);
-    return ntohs(a.sin_port);
-}
+using support::free_udp_port;
+using support::unique_cluster;
+using support::wait_until;
 
 struct Node {
     mccache_t* node = nullptr;
@@ -873,6 +850,39 @@ TEST_F(Cluster, AntiEntropyRepairsAMemberThatMissedWritesAndReportsIt) {
         << "every key the healed member lacked is a repair event; remote-origin events: "
         << seen.by_origin[MCCACHE_ORIGIN_REMOTE].load() << "; its metrics: " << metrics;
     EXPECT_EQ(seen.by_origin[MCCACHE_ORIGIN_REMOTE].load(), 0);
+}
+
+// A burst past the retransmit buffer, lost by a member: its NACK is answered
+// with Gone, and that gap starts an anti-entropy round with the sender at
+// once. Before, it waited for the next cache_pulse (30 s by default), with
+// the member short of the burst meanwhile. Here the pulse is 10 minutes and
+// the member never goes down (deaf for less than member_timeout), so only
+// the gap can start the round.
+TEST_F(Cluster, AGapPastTheRetransmitBufferStartsAntiEntropyAtOnce) {
+    const std::vector<std::pair<std::string, std::string>> s = {
+        {"cache_pulse", "10m"}, {"retransmit_buffer", "64KiB"}, {"member_timeout", "5s"}};
+    Node a = open(s);
+    Node b = open(s);
+    wait_for_members(1);
+    put(a, "before", "v");
+    ASSERT_TRUE(wait_until([&] { return get(b, "before") == "v"; }));
+    const uint64_t sent_before = counter(a, "packets_out");
+    set_faults(b, 0, 100);
+    const std::string value(200, 'x');
+    for (int i = 0; i < 2000; ++i) put(a, "burst" + std::to_string(i), value);  // 400 KiB: six times the buffer
+    // Writes leave on A's loop a little later, and B drops them only as it
+    // reads them: heal B only once it has dropped what A sent, or B would
+    // simply hear the burst.
+    ASSERT_TRUE(wait_until([&] { return counter(a, "records_sent") >= 2001; }));
+    const uint64_t burst_datagrams = counter(a, "packets_out") - sent_before;
+    ASSERT_TRUE(wait_until([&] { return counter(b, "dropped_in") >= burst_datagrams; }))
+        << "B dropped " << counter(b, "dropped_in") << " of " << burst_datagrams;
+    set_faults(b, 0, 0);
+    put(a, "after", "v");  // the next message shows B the gap
+    ASSERT_TRUE(wait_until([&] { return len(b) == len(a) && checksum(b) == checksum(a); }, 20s))
+        << "B holds " << len(b) << " of " << len(a) << " entries";
+    EXPECT_GE(counter(b, "gaps_unrepairable"), 1u) << "the gap was repaired by NACKs, not the case under test";
+    EXPECT_EQ(counter(b, "members_down"), 0u);
 }
 
 TEST_F(Cluster, ForgedHugeSequenceNumbersAreHarmless) {

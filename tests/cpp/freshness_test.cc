@@ -50,13 +50,7 @@ private:
 class Victim {
 public:
     Victim() {
-        fd_ = socket(AF_INET, SOCK_DGRAM, 0);
-        sockaddr_in a{};
-        a.sin_family = AF_INET;
-        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a);
-        int size = 8 << 20;
-        setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
+        fd_ = support::loopback_socket(nullptr, 8 << 20);
     }
     ~Victim() { close(fd_); }
     void send(const sockaddr_in& to, const std::string& d) {
@@ -204,6 +198,61 @@ TEST_F(Freshness, ReplaysOfAForgottenMemberDoNotRecreateIt) {
     EXPECT_EQ(view(a).count(c_id), 0u) << "a replay re-created a forgotten member";
     EXPECT_EQ(get(a, "k"), "<miss>");
     EXPECT_EQ(metric(a.node, "cluster.members_alive"), 0u);
+}
+
+// 4. A write made before a delete, arriving after the delete's tombstone
+// was collected (a member partitioned for longer than tombstone_ttl, or a
+// datagram held back that long): with nothing left to compare it against,
+// it brought the deleted key back. The key's bucket now remembers the
+// newest tombstone it collected, and refuses older writes for keys it
+// does not hold.
+TEST_F(Freshness, AWriteOlderThanACollectedDeleteDoesNotBringTheKeyBack) {
+    Node a = open({{"crypto_key", key}, {"tombstone_ttl", "1s"}, {"cache_pulse", "1s"}, {"daemon_sleep", "50ms"}});
+    const uint64_t late_id = 0x1a7e;
+    rogue::Rogue late(cluster, late_id, 0x1000, key);  // a real member, with the key, whose write was held up
+    ASSERT_TRUE(late.ok());
+    ASSERT_TRUE(late.join(addr_of(a), 0));
+    ASSERT_TRUE(wait_until([&] { return view(a)[hex_of(late_id)].state == "alive"; }));
+
+    put(a, "k", "v");
+    mccache_metadata_t md{};
+    md.struct_size = sizeof md;
+    ASSERT_EQ(mccache_metadata(a.cache, "k", 1, &md), MCCACHE_OK);
+    const uint64_t before_delete = md.version_hlc;  // the held-up write was made then
+    ASSERT_EQ(mccache_delete(a.cache, "k", 1), MCCACHE_OK);
+    ASSERT_TRUE(wait_until([&] { return metric(a.node, "caches.c.tombstones_collected") >= 1; }))
+        << "the tombstone was never collected";
+    ASSERT_EQ(metric(a.node, "caches.c.horizon_refused"), 0u);
+
+    auto record = [&](const std::string& k, const std::string& v, uint64_t hlc, uint8_t flags) {
+        wire::Record r;
+        r.flags = flags;
+        r.cache = "c";
+        r.key = k;
+        r.value = v;
+        r.hlc = hlc;
+        r.node = late_id;
+        std::string out;
+        wire::Writer w(out);
+        wire::encode_record(w, r);
+        return out;
+    };
+    // On its stream, beside a write made now (the control: the message is applied).
+    const auto wall = std::chrono::system_clock::now().time_since_epoch();
+    const uint64_t now_hlc = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(wall).count()) << 16;
+    ASSERT_TRUE(late.send(addr_of(a), wire::Type::Data, wire::kFlagSequenced,
+                          record("k", "back from the dead", before_delete, 0) + record("fresh", "new", now_hlc, 0), 1));
+    ASSERT_TRUE(wait_until([&] { return get(a, "fresh") == "new"; })) << "the stream message was never applied";
+    EXPECT_EQ(get(a, "k"), "<miss>") << "a write older than a collected delete brought the key back";
+    EXPECT_EQ(metric(a.node, "caches.c.horizon_refused"), 1u);
+    // And as a repair, sealed for A.
+    ASSERT_TRUE(late.send(addr_of(a), wire::Type::Repair, wire::kFlagUnicast,
+                          record("k", "back from the dead", before_delete, wire::kRecordRepair)));
+    ASSERT_TRUE(wait_until([&] { return metric(a.node, "caches.c.horizon_refused") >= 2; }));
+    EXPECT_EQ(get(a, "k"), "<miss>");
+    // A write after the delete is a new value of the key, not a resurrection.
+    put(a, "k", "new value");
+    EXPECT_EQ(get(a, "k"), "new value");
 }
 
 // 5. Without a key a spoofed source used to be answered with up to 30,600

@@ -3,11 +3,7 @@
 // errors and negative caching, refresh-ahead, stale windows, namespaces.
 // Every wait has a deadline; no timing is asserted beyond the calls' own
 // timeouts.
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -21,38 +17,16 @@
 #include <vector>
 
 #include "api/api.h"
+#include "cluster_support.h"
 #include "mccache.h"
 
 using namespace std::chrono_literals;
 
 namespace {
 
-std::string unique_cluster() {
-    static std::atomic<int> n{0};
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    return std::string(info->name()).substr(0, 40) + "-" + std::to_string(getpid()) + "-" + std::to_string(n++);
-}
-
-bool wait_until(const std::function<bool()>& pred, std::chrono::milliseconds deadline = 10s) {
-    auto until = std::chrono::steady_clock::now() + deadline;
-    while (std::chrono::steady_clock::now() < until) {
-        if (pred()) return true;
-        std::this_thread::sleep_for(5ms);
-    }
-    return pred();
-}
-
-uint16_t free_udp_port() {
-    int fd = socket(AF_INET, SOCK_DGRAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    socklen_t len = sizeof a;
-    getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-    close(fd);
-    return ntohs(a.sin_port);
-}
+using support::free_udp_port;
+using support::unique_cluster;
+using support::wait_until;
 
 // A gate the test opens: loaders block on it to hold a load in flight.
 struct Gate {

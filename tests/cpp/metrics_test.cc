@@ -7,6 +7,7 @@
 #include <set>
 #include <string>
 
+#include "crypto/aead.h"
 #include "metrics/metrics.h"
 #include "node/node.h"
 
@@ -69,6 +70,26 @@ TEST(Metrics, TheOutputIsExactlyTheTable) {
     EXPECT_EQ(at(root.get(), "caches.m.entries")->valuedouble, 1);
     EXPECT_EQ(at(root.get(), "node.puts")->valuedouble, 1);
     n->close();
+}
+
+// Which AEAD backend seals (the build's choice: -DMCCACHE_CRYPTO) is visible
+// where an operator looks, and "off" without a key.
+TEST(Metrics, TheNodeSaysHowItSeals) {
+    for (bool keyed : {false, true}) {
+        config::Config cfg;
+        ASSERT_TRUE(cfg.set("transport", "none", config::Source::Api, "api").ok());
+        if (keyed) {
+            ASSERT_TRUE(cfg.set("crypto_key", "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=", config::Source::Api, "api").ok());
+        }
+        std::unique_ptr<node::Node> n;
+        ASSERT_TRUE(node::Node::open(cfg, &n).ok());
+        std::unique_ptr<cJSON, decltype(&cJSON_Delete)> root(cJSON_Parse(n->metrics_json().c_str()), cJSON_Delete);
+        const cJSON* v = at(root.get(), "node.sealing");
+        ASSERT_TRUE(cJSON_IsString(v));
+        EXPECT_STREQ(v->valuestring, keyed ? crypto::backend_name() : "off");
+        n->close();
+    }
+    EXPECT_TRUE(std::string(crypto::backend_name()) == "openssl" || std::string(crypto::backend_name()) == "mbedtls");
 }
 
 TEST(Metrics, NamesAreUniqueAndDocumented) {

@@ -16,6 +16,7 @@
 #include <memory>
 #include <string>
 
+#include "cluster_support.h"
 #include "crypto/seal.h"
 #include "wire/wire.h"
 
@@ -29,16 +30,7 @@ public:
     // `key`: 32 bytes to seal with, or empty for plaintext.
     Rogue(uint64_t cluster, uint64_t id, uint64_t incarnation, const std::string& key_b64 = "")
         : cluster_(cluster), id_(id), incarnation_(incarnation) {
-        fd_ = socket(AF_INET, SOCK_DGRAM, 0);
-        sockaddr_in a{};
-        a.sin_family = AF_INET;
-        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a);
-        socklen_t len = sizeof a;
-        getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
-        self_ = a;
-        int size = 4 << 20;
-        setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
+        fd_ = support::loopback_socket(&self_, 4 << 20);
         if (!key_b64.empty()) {
             crypto::Key k{};
             ok_ = crypto::decode_key_b64(key_b64, &k, "rogue").ok();

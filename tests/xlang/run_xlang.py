@@ -37,7 +37,7 @@ import tempfile
 import threading
 import time
 
-LABELS = ["c", "go", "rust", "java"]
+LABELS = ["c", "go", "rust", "java"]  # "python" is appended when --python-node is given
 
 
 class Failure(Exception):
@@ -294,7 +294,9 @@ def run(args, run_dir, check):
         "java": [args.java, "-Xcheck:jni", f"-Dmccache.native.path={args.java_native}",
                  "-cp", args.java_classpath, "io.libmccache.xlang.XLangNode"],
     }
-    print(f"cluster {cluster} on {group}:{port} (interface 127.0.0.1), "
+    if args.python_node:
+        commands["python"] = [args.python, args.python_node]
+    print(f"cluster {cluster} on {group}:{port} (interface 127.0.0.1), nodes {', '.join(LABELS)}, "
           f"{args.keys} own keys per node, {args.shared} shared keys; run directory {run_dir}")
     nodes = []
     try:
@@ -309,7 +311,7 @@ def run(args, run_dir, check):
             node_id, iface = n.expect("ready", deadline).split()
             ids[n.label] = n.id = node_id
             check.check(iface == "127.0.0.1", f"{n.label}: ready, node {node_id}, interface {iface}")
-        check.check(len(set(ids.values())) == len(nodes), "the four node ids are distinct", str(ids))
+        check.check(len(set(ids.values())) == len(nodes), f"the {len(nodes)} node ids are distinct", str(ids))
         counts = wait_members(nodes, args.phase_timeout)
         check.check(True, f"membership formed (alive members seen: {counts})")
 
@@ -323,7 +325,7 @@ def run(args, run_dir, check):
         sum_values = {v.split()[0] for v in sums.values()}
         lens = {v.split()[1] for v in sums.values()}
         check.check(len(sum_values) == 1 and len(lens) == 1,
-                    f"the four checksums agree ({sums['c']})", str(sums))
+                    f"the {len(nodes)} checksums agree ({sums['c']})", str(sums))
 
         events, problems = wait_events(nodes, args.keys, args.phase_timeout)
         for label in LABELS:
@@ -369,6 +371,9 @@ def main():
     p.add_argument("--java", default="java", help="the java launcher")
     p.add_argument("--java-classpath", required=True, help="the binding's classes and XLangNode's")
     p.add_argument("--java-native", required=True, help="absolute path of libmccache_jni.so")
+    p.add_argument("--python", default=sys.executable, help="the Python interpreter for --python-node")
+    p.add_argument("--python-node", default=None,
+                   help="bindings/python/tests/xlang_node.py: adds a Python node (label python, index 4)")
     p.add_argument("--keys", type=int, default=200, help="own keys per node")
     p.add_argument("--shared", type=int, default=40, help="shared keys (all four write them)")
     p.add_argument("--pace-us", type=int, default=500,
@@ -381,6 +386,8 @@ def main():
     if args.keys < 12 or args.shared < 32:
         p.error("--keys must be at least 12 and --shared at least 32 (every writer deletes a shared key)")
 
+    if args.python_node:
+        LABELS.append("python")
     if args.work_dir:
         os.makedirs(args.work_dir, exist_ok=True)
     run_dir = tempfile.mkdtemp(prefix="xlang-", dir=args.work_dir)
