@@ -55,6 +55,12 @@ pub struct mccache_iter_s {
     _unused: [u8; 0],
 }
 pub type mccache_iter_t = mccache_iter_s;
+#[repr(C)]
+#[derive(Debug)]
+pub struct mccache_load_s {
+    _unused: [u8; 0],
+}
+pub type mccache_load_t = mccache_load_s;
 unsafe extern "C" {
     pub fn mccache_version() -> ::core::ffi::c_uint;
 }
@@ -355,6 +361,59 @@ unsafe extern "C" {
         cb: mccache_change_cb,
         opaque: *mut ::core::ffi::c_void,
         opaque_free: ::core::option::Option<unsafe extern "C" fn(arg1: *mut ::core::ffi::c_void)>,
+    ) -> ::core::ffi::c_int;
+}
+pub type mccache_loader_cb = ::core::option::Option<
+    unsafe extern "C" fn(
+        load: *mut mccache_load_t,
+        key: *const ::core::ffi::c_void,
+        klen: usize,
+        opaque: *mut ::core::ffi::c_void,
+    ) -> ::core::ffi::c_int,
+>;
+unsafe extern "C" {
+    pub fn mccache_load_set_value(
+        load: *mut mccache_load_t,
+        value: *const ::core::ffi::c_void,
+        vlen: usize,
+        ttl_ms: i64,
+    ) -> ::core::ffi::c_int;
+}
+unsafe extern "C" {
+    pub fn mccache_load_set_error(
+        load: *mut mccache_load_t,
+        message: *const ::core::ffi::c_char,
+    ) -> ::core::ffi::c_int;
+}
+unsafe extern "C" {
+    pub fn mccache_get_or_load(
+        cache: *mut mccache_cache_t,
+        key: *const ::core::ffi::c_void,
+        klen: usize,
+        loader: mccache_loader_cb,
+        opaque: *mut ::core::ffi::c_void,
+        timeout_ms: i64,
+        out: *mut *mut mccache_value_t,
+    ) -> ::core::ffi::c_int;
+}
+unsafe extern "C" {
+    pub fn mccache_set_loader(
+        cache: *mut mccache_cache_t,
+        loader: mccache_loader_cb,
+        opaque: *mut ::core::ffi::c_void,
+        opaque_free: ::core::option::Option<unsafe extern "C" fn(arg1: *mut ::core::ffi::c_void)>,
+    ) -> ::core::ffi::c_int;
+}
+unsafe extern "C" {
+    pub fn mccache_namespace_bump(
+        cache: *mut mccache_cache_t,
+        generation: *mut u64,
+    ) -> ::core::ffi::c_int;
+}
+unsafe extern "C" {
+    pub fn mccache_namespace_generation(
+        cache: *mut mccache_cache_t,
+        generation: *mut u64,
     ) -> ::core::ffi::c_int;
 }
 pub const MCCACHE_MEMBER_JOINED: mccache_member_event = 1;
