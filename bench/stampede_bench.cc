@@ -229,7 +229,8 @@ int main(int argc, char** argv) {
     }
     std::fprintf(stderr, "\n");
 
-    std::printf("### Stampede: %d members x %d threads miss one key at once, %d ms loader, %d%% drop, %d keys per way\n\n",
+    std::printf("### Stampede: %d members x %d threads miss one key at once, %d ms loader, %d%% drop, "
+                "%d keys per way\n\n",
                 opt.members, opt.threads, opt.load_ms, opt.drop, opt.keys);
     std::printf("| way | loads per key (mean) | max | callers' p50 ms | p99 ms | max ms | failed calls |\n");
     std::printf("|---|---:|---:|---:|---:|---:|---:|\n");

@@ -83,7 +83,8 @@ void Cache::raise_generation(uint64_t g) {
 Status Cache::bump_generation(uint64_t* out) {
     if (!namespaced_)
         return Error(MCCACHE_EINVAL, "cache \"" + name() +
-                                         "\" has no namespace: set its key_prefix or key_version to bump its generation");
+                                         "\" has no namespace: set its key_prefix or key_version "
+                                         "to bump its generation");
     Cache* reg = node_.registry();
     if (!reg) return Error(MCCACHE_ENOMEM, "cannot open the namespace registry");
     // One past both what this node uses and what the registry holds (a

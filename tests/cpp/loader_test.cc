@@ -163,7 +163,8 @@ protected:
     }
 
     static void put(const Node& n, const std::string& k, const std::string& v, int64_t ttl = 0) {
-        ASSERT_EQ(mccache_put(n.cache, k.data(), k.size(), v.data(), v.size(), ttl), MCCACHE_OK) << mccache_last_error();
+        ASSERT_EQ(mccache_put(n.cache, k.data(), k.size(), v.data(), v.size(), ttl), MCCACHE_OK)
+            << mccache_last_error();
     }
 
     // `threads` callers on each node, released together, each loading `key`.
@@ -357,7 +358,8 @@ protected:
         const int64_t load_ms = 50;
         for (int i = 0; i < 8; ++i)
             ts.emplace_back([&, i] { results[i] = load(nodes[1 + i % 2], "k", &l, lease_ms + load_ms + 3000); });
-        ASSERT_TRUE(wait_until([&] { return metric(nodes[1], "remote_waits") + metric(nodes[2], "remote_waits") == 2; }));
+        ASSERT_TRUE(wait_until(
+            [&] { return metric(nodes[1], "remote_waits") + metric(nodes[2], "remote_waits") == 2; }));
         // ...and it goes silent.
         nodes[0].node->node->set_faults(100, 100);
         for (auto& t : ts) t.join();
