@@ -882,7 +882,7 @@ MCCACHE_API int mccache_on_change(mccache_cache_t *cache, mccache_change_cb cb, 
  *
  * Per-cache settings (`docs/CONFIG.md`): `load_lease`, `refresh_after`
  * (refresh-ahead), `stale_while_revalidate`, `stale_if_error`,
- * `negative_ttl`. Statistics are in the cache's metrics (`loads.*`) and the
+ * `negative_ttl`. Statistics are in the cache's metrics (`loader.*`) and the
  * cluster's (`leases.*`), `docs/METRICS.md`. @{ */
 
 /**
