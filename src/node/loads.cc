@@ -328,24 +328,23 @@ Loads::Outcome Loads::wait(const std::string& key, std::string_view user_key, co
         }
         f->cv.wait_for(lock, std::chrono::milliseconds(std::min(kRecheckMs, deadline - now)));
         if (f->state != Flight::State::Asking) continue;
+        // Nothing for a lease's length: ask again (the Leases part takes
+        // over from an expired lease, or keeps waiting).
+        const int64_t t = steady_ms();
+        const bool ask_again = t >= f->progress_ms && clustered();
+        if (ask_again) f->progress_ms = t + lease_ms_;
         // The value may have come another way (a local put, a repair).
         lock.unlock();
         store::Version v;
         int64_t exp;
         store::Value* got = cache_.store().lookup(key.data(), key.size(), &v, &exp, false);
-        const store::Version held = f->held;
-        if (got && v > held) {
+        if (got && v > f->held) {  // held is set when the flight is made, never after
             Outcome o;
             o.value = got;
             complete(key, f, std::move(o), true);
         } else {
             store::value_unref(got);
-            if (steady_ms() >= f->progress_ms && clustered()) {
-                // Nothing for a lease's length: ask again (the Leases part
-                // takes over from an expired lease, or keeps waiting).
-                f->progress_ms = steady_ms() + lease_ms_;
-                ask(key, *f);
-            }
+            if (ask_again) ask(key, *f);
         }
         lock.lock();
     }
