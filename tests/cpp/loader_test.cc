@@ -565,6 +565,41 @@ TEST_F(Loaders, GenerationBumpInvalidatesEveryMember) {
     ASSERT_EQ(mccache_cache_open(nodes[0].node, "plain", &plain), MCCACHE_OK);
 }
 
+TEST_F(Loaders, UpdateModeLoadsOncePerMember) {
+    // A remote put does not give an update-mode member the value: each
+    // member loads for itself, once for all its callers, and sends no lease.
+    open_n(2, {{"cache_mode", "update"}});
+    Loader l;
+    l.body = [&](mccache_load_t* load, const std::string&) {
+        std::this_thread::sleep_for(100ms);
+        return Loader::value(load, "v");
+    };
+    auto results = stampede(8, "k", l);
+    for (auto& r : results) {
+        EXPECT_EQ(r.rc, MCCACHE_OK) << r.error;
+        EXPECT_EQ(r.value, "v");
+    }
+    EXPECT_EQ(l.calls.load(), 2);
+    EXPECT_EQ(total("claims_sent"), 0u);
+}
+
+TEST_F(Loaders, ANamespacedLoaderSeesTheCallersKey) {
+    open({{"transport", "none"}, {"key_prefix", "app:"}});
+    Loader l;
+    std::string seen;
+    l.body = [&](mccache_load_t* load, const std::string& key) {
+        seen = key;
+        return Loader::value(load, "v-" + key);
+    };
+    EXPECT_EQ(load(nodes[0], "k", &l).value, "v-k");
+    EXPECT_EQ(seen, "k");
+    EXPECT_EQ(get(nodes[0], "k"), "v-k");  // stored under the namespace, read through it
+    ASSERT_EQ(mccache_namespace_bump(nodes[0].cache, nullptr), MCCACHE_OK);
+    EXPECT_EQ(get(nodes[0], "k"), "<miss>");
+    EXPECT_EQ(load(nodes[0], "k", &l).value, "v-k");
+    EXPECT_EQ(l.calls.load(), 2);
+}
+
 TEST(LoadersPlain, BumpNeedsANamespace) {
     mccache_config_t* cfg;
     ASSERT_EQ(mccache_config_new(&cfg), MCCACHE_OK);
