@@ -493,6 +493,13 @@ TEST_F(Loaders, StaleWhileRevalidateAndStaleIfError) {
     EXPECT_EQ(load(nodes[0], "k", &l).value, "v1");
     ASSERT_TRUE(wait_until([&] { return get(nodes[0], "k") == "<miss>"; }));  // past its TTL for plain gets
     EXPECT_NE(mccache_contains(nodes[0].cache, "k", 1), MCCACHE_OK);
+    const void* keys[] = {"k"};
+    const size_t klens[] = {1};
+    mccache_value_t* values[1] = {nullptr};
+    int statuses[1] = {MCCACHE_OK};
+    ASSERT_EQ(mccache_get_batch(nodes[0].cache, 1, keys, klens, values, statuses), MCCACHE_OK);
+    EXPECT_EQ(statuses[0], MCCACHE_ENOTFOUND);
+    EXPECT_EQ(values[0], nullptr);
     l.body = [&](mccache_load_t* load, const std::string&) {
         mccache_load_set_error(load, "backend down");
         return MCCACHE_EUSER;
@@ -563,6 +570,30 @@ TEST_F(Loaders, GenerationBumpInvalidatesEveryMember) {
     // A cache without a namespace cannot be bumped.
     mccache_cache_t* plain = nullptr;
     ASSERT_EQ(mccache_cache_open(nodes[0].node, "plain", &plain), MCCACHE_OK);
+}
+
+TEST_F(Loaders, AWaiterReturnsWhenItsNodeCloses) {
+    // A caller waiting for another member's load gives up with ECLOSED when
+    // its node closes, and the close does not wait for that load.
+    open_n(2);
+    Gate gate;
+    Loader l;
+    l.body = [&](mccache_load_t* load, const std::string&) {
+        gate.wait();
+        return Loader::value(load, "v");
+    };
+    std::thread holder([&] { EXPECT_EQ(load(nodes[0], "k", &l).value, "v"); });
+    ASSERT_TRUE(wait_until([&] { return l.running.load() == 1; }));
+    Result waited;
+    std::thread waiter([&] { waited = load(nodes[1], "k", &l, -1); });  // no timeout of its own
+    ASSERT_TRUE(wait_until([&] { return metric(nodes[1], "remote_waits") == 1; }));
+    mccache_close(nodes[1].node);
+    nodes.pop_back();
+    waiter.join();
+    EXPECT_EQ(waited.rc, MCCACHE_ECLOSED) << waited.error;
+    gate.release();
+    holder.join();
+    EXPECT_EQ(l.calls.load(), 1);
 }
 
 TEST_F(Loaders, UpdateModeLoadsOncePerMember) {
