@@ -141,7 +141,7 @@ typedef enum mccache_err {
     MCCACHE_ECONFIG = -11,   /**< A setting is unknown or its value is invalid. */
     MCCACHE_EIO = -12,       /**< A file or socket operation failed. */
     MCCACHE_ESTALE = -13,    /**< A write was not applied because a newer version is held. */
-    MCCACHE_EUSER = -14,     /**< Never returned by the library; free for callbacks to use. */
+    MCCACHE_EUSER = -14,     /**< Never produced by the library itself; free for callbacks to use (a loader's failure reaches its waiters with the loader's own code). */
     MCCACHE_ENOTSUP = -15,   /**< Not supported by this build or configuration. */
     MCCACHE_EINTERNAL = -16  /**< A bug in libmccache; please report it. */
 } mccache_err;
@@ -154,6 +154,7 @@ typedef struct mccache_s mccache_t;               /**< A node. */
 typedef struct mccache_cache_s mccache_cache_t;   /**< A named cache of a node. */
 typedef struct mccache_value_s mccache_value_t;   /**< A refcounted immutable value. */
 typedef struct mccache_iter_s mccache_iter_t;     /**< An iterator over a cache. */
+typedef struct mccache_load_s mccache_load_t;     /**< What a loader hands back (mccache_get_or_load()). */
 /** @} */
 
 /** Per-entry TTL: use the cache's configured `cache_ttl`. */
@@ -921,6 +922,187 @@ typedef void (*mccache_change_cb)(const mccache_event_t *event, void *opaque);
  */
 MCCACHE_API int mccache_on_change(mccache_cache_t *cache, mccache_change_cb cb, void *opaque,
                                   void (*opaque_free)(void *));
+/** @} */
+
+/* ------------------------------------------------------------------------ */
+/** @name Loaders
+ *
+ * mccache_get_or_load() returns a key's value, loading it when it is absent:
+ * Caffeine's `get(key, mappingFunction)`, with the load coordinated across
+ * the cluster. Concurrent callers of one key on a node wait for one load
+ * (a lock per key, not per cache). In a `replicate` cache, a member that
+ * misses first claims the key's *load lease* from every member
+ * (`docs/PROTOCOL.md` §4.6): the other members that miss wait for the
+ * value the leaseholder loads and replicates, so a miss on N members costs
+ * one load. When the lease (`load_lease`) runs out or its holder goes down,
+ * another member loads. In `update` and `invalidate` caches a remote put does
+ * not give a member the value, so there each member loads for itself (still
+ * once per key per node).
+ *
+ * Per-cache settings (`docs/CONFIG.md`): `load_lease`, `refresh_after`
+ * (refresh-ahead), `stale_while_revalidate`, `stale_if_error`,
+ * `negative_ttl`. Statistics are in the cache's metrics (`loader.*`) and the
+ * cluster's (`leases.*`), `docs/METRICS.md`. @{ */
+
+/**
+ * @brief A loader: produce the value of a key that get_or_load did not find.
+ *
+ * Call mccache_load_set_value() and return #MCCACHE_OK; or return an error:
+ * a negative `MCCACHE_E*` code of your choice (#MCCACHE_EUSER is free for
+ * this; #MCCACHE_ENOTFOUND says the key has no value), optionally with
+ * mccache_load_set_error() for its text. A positive return counts as
+ * #MCCACHE_EUSER. Every caller waiting for this load, on every member,
+ * receives that code, and mccache_last_error() gives the text.
+ * @param load Where the outcome goes; valid only during the call.
+ * @param key The key as the caller gave it (without the cache's namespace).
+ * @param klen Its length.
+ * @param opaque The pointer given with the loader.
+ * @returns #MCCACHE_OK, or the failure's code.
+ */
+typedef int (*mccache_loader_cb)(mccache_load_t *load, const void *key, size_t klen, void *opaque);
+
+/**
+ * @brief Hand a loader's value back (from inside the loader).
+ *
+ * The value is stored with @p ttl_ms as mccache_put() would, and
+ * replicated; a second call replaces the first.
+ * @param load The loader's argument.
+ * @param value The value's bytes; may be NULL only when @p vlen is 0.
+ * @param vlen Its length (at most `max_value_size`).
+ * @param ttl_ms #MCCACHE_TTL_DEFAULT (the cache's `cache_ttl`), #MCCACHE_TTL_NEVER, or ms.
+ * @returns #MCCACHE_OK; #MCCACHE_EINVAL (NULL @p load or @p value, ttl < -1).
+ *          A value over the limits fails the load with #MCCACHE_ETOOBIG.
+ * Thread-safety: call it only from the loader that received @p load.
+ * Ownership: @p value is copied.
+ * Callback context: inside a loader only.
+ */
+MCCACHE_API int mccache_load_set_value(mccache_load_t *load, const void *value, size_t vlen, int64_t ttl_ms);
+
+/**
+ * @brief Say why a load failed (from inside the loader, before returning an error).
+ * @param load The loader's argument.
+ * @param message The text every waiter's mccache_last_error() will read
+ *        (truncated to 1024 bytes for other members).
+ * @returns #MCCACHE_OK; #MCCACHE_EINVAL for a NULL argument.
+ * Thread-safety: call it only from the loader that received @p load.
+ * Ownership: @p message is copied.
+ * Callback context: inside a loader only.
+ */
+MCCACHE_API int mccache_load_set_error(mccache_load_t *load, const char *message);
+
+/**
+ * @brief Get a key's value, loading it once (per node, and per cluster in a
+ *        replicated cache) when it is absent.
+ *
+ * - Present and fresh: returned at once, like mccache_get(). If it was
+ *   written longer than `refresh_after` ago, one reload per cluster starts
+ *   (the caller still gets the present value; see below for where it runs).
+ * - Past its TTL but within `stale_while_revalidate`: returned at once, and
+ *   one reload per cluster starts.
+ * - Absent (or past both windows): one caller loads. The others on this
+ *   node, and on other members that miss it meanwhile, wait for that
+ *   load's value (or its error). If the load fails or times out while the
+ *   entry is within `stale_if_error` of its TTL, the stale value is returned.
+ *   A failure is remembered for `negative_ttl` on every member that hears
+ *   of it, and returned meanwhile without loading again.
+ *
+ * Which thread loads: a miss runs @p loader (or, when it is NULL, the
+ * registered one) on the calling thread, never on the node's loop thread.
+ * A reload (refresh-ahead, stale-while-revalidate) runs the registered
+ * loader on the node's dispatcher thread, so no caller waits for it; with
+ * no registered loader, the caller that wins the reload's lease runs
+ * @p loader itself and returns the new value, while every other caller is
+ * served the old one.
+ * @param cache The cache.
+ * @param key The key's bytes (1 to `max_key_size`).
+ * @param klen Its length.
+ * @param loader The loader, or NULL for the one given to mccache_set_loader().
+ * @param opaque Passed to @p loader.
+ * @param timeout_ms The longest this call waits for another caller's load
+ *        or a lease decision: > 0 ms, 0 for twice the cache's `load_lease`,
+ *        -1 for no limit. A load this thread runs is never cut short.
+ * @param[out] out Receives a reference to the value on success; NULL otherwise.
+ * @returns #MCCACHE_OK; the loader's own code when it (or the load waited
+ *          for, on any member) failed; #MCCACHE_ETIMEDOUT; #MCCACHE_EINVAL
+ *          (NULL argument, no loader given or registered, timeout < -1);
+ *          #MCCACHE_ETOOBIG (key, or the loaded value); #MCCACHE_ECLOSED
+ *          (also when the node closes while this call waits); #MCCACHE_ENOMEM.
+ * Thread-safety: safe from any thread. A loader must not call
+ *          mccache_get_or_load() for the key it is loading (it would wait
+ *          for itself until its timeout).
+ * Ownership: the caller owns one reference to `*out` (mccache_value_free()).
+ *          @p opaque stays the caller's; it is not used after this call returns.
+ * Callback context: may be called from callbacks, but a wait there holds up
+ *          the dispatcher thread (and background reloads with it).
+ */
+MCCACHE_API int mccache_get_or_load(mccache_cache_t *cache, const void *key, size_t klen,
+                                    mccache_loader_cb loader, void *opaque, int64_t timeout_ms,
+                                    mccache_value_t **out);
+
+/**
+ * @brief Register a cache's loader: the one background reloads run, and
+ *        mccache_get_or_load() uses when given none (as Caffeine's CacheLoader).
+ * @param cache The cache.
+ * @param loader The loader, or NULL to unregister.
+ * @param opaque Passed to @p loader.
+ * @param opaque_free Called exactly once with @p opaque, once no load uses
+ *        it any more after it is replaced or unregistered, or at close (or
+ *        at once if this function fails, except for #MCCACHE_EINVAL on
+ *        @p cache). May be NULL.
+ * @returns #MCCACHE_OK, #MCCACHE_EINVAL, #MCCACHE_ECLOSED.
+ * Thread-safety: safe from any thread; a load already running finishes with
+ *        the loader it started with.
+ * Ownership: the library owns @p opaque until it calls @p opaque_free.
+ * Callback context: @p loader runs on the calling thread of
+ *        mccache_get_or_load() (a miss) or on the dispatcher thread (a
+ *        reload); @p opaque_free on the dispatcher thread (or, at close, on
+ *        the closing thread).
+ */
+MCCACHE_API int mccache_set_loader(mccache_cache_t *cache, mccache_loader_cb loader, void *opaque,
+                                   void (*opaque_free)(void *));
+/** @} */
+
+/* ------------------------------------------------------------------------ */
+/** @name Namespaces
+ *
+ * A cache with a `key_prefix` or a `key_version` (`docs/CONFIG.md`) stores
+ * every key as `key_prefix`, then `key_version` and the cache's
+ * *generation* in decimal (`"3.0:"`), then the key. Every call that takes a
+ * key applies it, so callers never see it; iteration and change events
+ * show the stored keys. Members must be configured alike. Bumping the
+ * generation invalidates every entry of the cache on every member at O(1)
+ * cost: nothing is deleted, the old keys are no longer reached (they leave
+ * by TTL or eviction, and count in mccache_len() until then). The
+ * generation is replicated like an entry (it lives in the cache
+ * `mccache:namespaces`), so a member that was down learns it from
+ * anti-entropy. @{ */
+
+/**
+ * @brief Invalidate every entry of a namespaced cache, cluster-wide, in O(1).
+ * @param cache A cache with `key_prefix` or `key_version` set.
+ * @param[out] generation Receives the new generation; may be NULL.
+ * @returns #MCCACHE_OK; #MCCACHE_EINVAL (NULL @p cache, or the cache has no
+ *          namespace: the message names the settings); #MCCACHE_ECLOSED;
+ *          #MCCACHE_ENOMEM.
+ * Thread-safety: safe from any thread. Two members bumping within the
+ *          replication delay of each other may both reach the same
+ *          generation: both invalidate everything older than it.
+ * Ownership: none.
+ * Callback context: may be called from callbacks.
+ */
+MCCACHE_API int mccache_namespace_bump(mccache_cache_t *cache, uint64_t *generation);
+
+/**
+ * @brief The generation a namespaced cache's keys are stored under now.
+ * @param cache The cache.
+ * @param[out] generation Receives it (0 before the first bump, and for a
+ *        cache with no namespace).
+ * @returns #MCCACHE_OK, #MCCACHE_EINVAL, #MCCACHE_ECLOSED.
+ * Thread-safety: safe from any thread.
+ * Ownership: none.
+ * Callback context: may be called from callbacks.
+ */
+MCCACHE_API int mccache_namespace_generation(mccache_cache_t *cache, uint64_t *generation);
 /** @} */
 
 /* ------------------------------------------------------------------------ */

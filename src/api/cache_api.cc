@@ -18,6 +18,11 @@ using mccache::store::Value;
     if (!scope_.open()) return closed_error(fn);                    \
     Cache& cache = *(c)->cache
 
+#define MCCACHE_SCOPE_KEY(fn, key, klen)                                                 \
+    std::string scoped_;                                                                  \
+    if (__builtin_expect(cache.namespaced(), 0))                                          \
+        if (int rc_ = scope_key(fn, cache, reinterpret_cast<const void**>(&(key)), &(klen), &scoped_)) return rc_
+
 namespace {
 
 int check_key(const char* fn, Cache& cache, const void* key, size_t klen,
@@ -77,6 +82,21 @@ inline int check_ttl(const char* fn, int64_t ttl_ms) {
 // A miss is a normal outcome: its message is a literal, with no allocation.
 int not_found(const char* fn) { return mccache::api::fail_literal(MCCACHE_ENOTFOUND, fn, ": key not found"); }
 
+// A namespaced cache's key as stored (Cache::scope), checked against
+// max_key_size like any key; the caller's key is left as it is otherwise.
+__attribute__((noinline)) int scope_key(const char* fn, Cache& cache, const void** key, size_t* klen,
+                                        std::string* buf) {
+    cache.scope(*key, *klen, buf);
+    if (buf->size() > cache.max_key_size())
+        return fail(MCCACHE_ETOOBIG, std::string(fn) + ": key of " + std::to_string(*klen) + " bytes is " +
+                                         std::to_string(buf->size()) + " with the namespace of cache \"" +
+                                         cache.name() + "\", over max_key_size (" +
+                                         std::to_string(cache.max_key_size()) + ")");
+    *key = buf->data();
+    *klen = buf->size();
+    return MCCACHE_OK;
+}
+
 }  // namespace
 
 extern "C" {
@@ -90,6 +110,9 @@ MCCACHE_API int mccache_cache_open(mccache_t* node, const char* name, mccache_ca
         std::string why;
         if (!mccache::config::valid_cache_name(name, &why))
             return fail(MCCACHE_EINVAL, "mccache_cache_open: invalid cache name: " + why);
+        if (std::strncmp(name, "mccache:", 8) == 0)
+            return fail(MCCACHE_EINVAL, std::string("mccache_cache_open: cache names starting with \"mccache:\" are "
+                                                    "reserved for the library (\"") + name + "\")");
         CallScope scope(node);
         if (!scope.open()) return closed_error("mccache_cache_open");
         Cache* cache = nullptr;
@@ -125,6 +148,7 @@ MCCACHE_API int mccache_put(mccache_cache_t* c, const void* key, size_t klen, co
             (rc = check_value("mccache_put", cache, klen, value, vlen)) ||
             (rc = check_ttl("mccache_put", ttl_ms)))
             return rc;
+        MCCACHE_SCOPE_KEY("mccache_put", key, klen);
         cache.put(key, klen, value, vlen, ttl_ms);
         return MCCACHE_OK;
     });
@@ -137,6 +161,7 @@ MCCACHE_API int mccache_get(mccache_cache_t* c, const void* key, size_t klen,
         MCCACHE_ENTER_CACHE("mccache_get", c);
         if (!out) return fail(MCCACHE_EINVAL, "mccache_get: out is NULL");
         if (int rc = check_key("mccache_get", cache, key, klen)) return rc;
+        MCCACHE_SCOPE_KEY("mccache_get", key, klen);
         *out = cache.get(key, klen);
         return *out ? MCCACHE_OK : not_found("mccache_get");
     });
@@ -150,6 +175,7 @@ MCCACHE_API int mccache_get_copy(mccache_cache_t* c, const void* key, size_t kle
         if (!buf && *len > 0)
             return fail(MCCACHE_EINVAL, "mccache_get_copy: buf is NULL but *len is not 0");
         if (int rc = check_key("mccache_get_copy", cache, key, klen)) return rc;
+        MCCACHE_SCOPE_KEY("mccache_get_copy", key, klen);
         int rc = cache.get_copy(key, klen, buf, len);
         if (rc == MCCACHE_ENOTFOUND) return not_found("mccache_get_copy");
         if (rc == MCCACHE_EBUFS)
@@ -178,6 +204,7 @@ MCCACHE_API int mccache_delete(mccache_cache_t* c, const void* key, size_t klen)
     return guarded("mccache_delete", [&]() -> int {
         MCCACHE_ENTER_CACHE("mccache_delete", c);
         if (int rc = check_key("mccache_delete", cache, key, klen)) return rc;
+        MCCACHE_SCOPE_KEY("mccache_delete", key, klen);
         const bool was_live = cache.remove(key, klen);
         return was_live ? MCCACHE_OK : not_found("mccache_delete");
     });
@@ -187,6 +214,7 @@ MCCACHE_API int mccache_contains(mccache_cache_t* c, const void* key, size_t kle
     return guarded("mccache_contains", [&]() -> int {
         MCCACHE_ENTER_CACHE("mccache_contains", c);
         if (int rc = check_key("mccache_contains", cache, key, klen)) return rc;
+        MCCACHE_SCOPE_KEY("mccache_contains", key, klen);
         return cache.contains(key, klen) ? MCCACHE_OK : not_found("mccache_contains");
     });
 }
@@ -222,6 +250,7 @@ MCCACHE_API int mccache_metadata(mccache_cache_t* c, const void* key, size_t kle
                                             "; set it to sizeof(mccache_metadata_t) (" +
                                             std::to_string(kFirstLayout) + ")");
         if (int rc = check_key("mccache_metadata", cache, key, klen)) return rc;
+        MCCACHE_SCOPE_KEY("mccache_metadata", key, klen);
         mccache::store::Metadata m;
         if (!cache.metadata(key, klen, &m)) return not_found("mccache_metadata");
         mccache_metadata_t md{};
@@ -258,7 +287,10 @@ MCCACHE_API int mccache_get_batch(mccache_cache_t* c, size_t n, const void* cons
             if (int rc = check_key("mccache_get_batch", cache, keys[i], klens[i], where)) return rc;
         }
         for (size_t i = 0; i < n; ++i) {
-            values[i] = cache.get(keys[i], klens[i]);
+            const void* key = keys[i];
+            size_t klen = klens[i];
+            MCCACHE_SCOPE_KEY("mccache_get_batch", key, klen);
+            values[i] = cache.get(key, klen);
             if (statuses) statuses[i] = values[i] ? MCCACHE_OK : MCCACHE_ENOTFOUND;
         }
         return MCCACHE_OK;
@@ -284,7 +316,10 @@ MCCACHE_API int mccache_put_batch(mccache_cache_t* c, size_t n, const void* cons
                 return rc;
         }
         for (size_t i = 0; i < n; ++i) {
-            cache.put(keys[i], klens[i], values[i], vlens[i], ttl_ms);
+            const void* key = keys[i];
+            size_t klen = klens[i];
+            MCCACHE_SCOPE_KEY("mccache_put_batch", key, klen);
+            cache.put(key, klen, values[i], vlens[i], ttl_ms);
         }
         return MCCACHE_OK;
     });
@@ -305,6 +340,7 @@ MCCACHE_API int mccache_key_checksum(mccache_cache_t* c, const void* key, size_t
         MCCACHE_ENTER_CACHE("mccache_key_checksum", c);
         if (!out) return fail(MCCACHE_EINVAL, "mccache_key_checksum: out is NULL");
         if (int rc = check_key("mccache_key_checksum", cache, key, klen)) return rc;
+        MCCACHE_SCOPE_KEY("mccache_key_checksum", key, klen);
         return cache.key_checksum(key, klen, out) ? MCCACHE_OK
                                                           : not_found("mccache_key_checksum");
     });

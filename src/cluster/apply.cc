@@ -57,6 +57,8 @@ void Applier::apply(std::string_view payload, store::Origin base_origin, uint64_
                 break;
         }
         if (res == store::Applied::Stale) counters_.add(ClusterMetric::stale_records);
+        if (r.op == wire::Op::Put && (res == store::Applied::Inserted || res == store::Applied::Updated))
+            cache->remote_put(r.key);
         if (origin == store::Origin::Repair && (res == store::Applied::Inserted || res == store::Applied::Updated))
             counters_.add(ClusterMetric::ae_keys_repaired);
         if (origin == store::Origin::Remote && r.node == sender) {

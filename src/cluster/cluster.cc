@@ -47,7 +47,8 @@ Cluster::Cluster(Host& host)
       applier_(host, counters_),
       repairs_(host, control_, udp_, counters_),
       antientropy_(host, control_, repairs_, members_, counters_),
-      queries_(host, control_, members_, counters_) {}
+      queries_(host, control_, members_, counters_),
+      leases_(host, control_, members_, counters_) {}
 
 Cluster::~Cluster() = default;
 
@@ -84,6 +85,7 @@ Status Cluster::start(uv_loop_t* loop) {
     uv_check_start(&after_io_, &Cluster::on_after_io);
     stream_in_.start(loop);
     repairs_.start(loop);
+    leases_.start(loop);
     timers_open_ = true;
     running_ = true;  // direct sends start with the first heartbeat (send_heartbeat)
     const uint64_t hb = static_cast<uint64_t>(st.heartbeat_ms);
@@ -123,6 +125,7 @@ void Cluster::stop() {
     uv_close(reinterpret_cast<uv_handle_t*>(&after_io_), nullptr);
     stream_in_.stop();
     repairs_.stop();
+    leases_.stop();
     timers_open_ = false;
     udp_.close();
     queries_.stop();
@@ -449,6 +452,7 @@ void Cluster::dispatch(Member& m, const wire::Header& h, std::string_view payloa
         case wire::Type::Pull: antientropy_.on_pull(m, payload); break;
         case wire::Type::Query: queries_.on_query(m, payload); break;
         case wire::Type::QueryReply: queries_.on_reply(m, payload); break;
+        case wire::Type::Lease: leases_.on_message(m, payload); break;
         case wire::Type::Challenge:
         case wire::Type::Response: break;  // handled before a member is looked up
     }

@@ -13,6 +13,7 @@
 //   apply.h       records into the caches, by mode
 //   antientropy.h digests, key lists, pulls   repairs.h  the paced repairs
 //   queries.h     cluster-wide requests
+//   leases.h      load leases: one load per key across the cluster
 //
 // Every part runs on the node's loop thread, except that the stream takes
 // writes from any thread (publish, send_now). The parts reach the node only
@@ -30,6 +31,7 @@
 #include "cluster/apply.h"
 #include "cluster/control.h"
 #include "cluster/handshake.h"
+#include "cluster/leases.h"
 #include "cluster/host.h"
 #include "cluster/membership.h"
 #include "cluster/queries.h"
@@ -67,6 +69,8 @@ public:
     void start_query(wire::QueryKind kind, std::string cache, int64_t timeout_ms, Queries::OnReply on_reply,
                      Queries::OnDone on_done);
     std::string members_json() const;
+    // Load leases (see Leases): what the node's loaders ask of the cluster.
+    Leases& leases() { return leases_; }
     size_t alive_members() const { return members_.alive(); }
     void set_faults(int drop, int drop_recv) { udp_.set_faults(drop, drop_recv); }
     void set_tap(transport::Udp::Tap tap) { udp_.set_tap(std::move(tap)); }
@@ -114,6 +118,7 @@ private:
     Repairs repairs_;
     AntiEntropy antientropy_;
     Queries queries_;
+    Leases leases_;
 
     bool require_encryption_ = false;
     uint64_t cluster_id_ = 0;

@@ -24,6 +24,9 @@ public:
     virtual const std::string& name() const = 0;
     virtual store::Store& store() = 0;
     virtual int mode() const = 0;  // MCCACHE_MODE_*
+    // A replicated Put of `key` was applied here (loop thread): callers
+    // waiting for another member's load of it can stop waiting.
+    virtual void remote_put(std::string_view key) = 0;
 
 protected:
     ~Replica() = default;
@@ -36,6 +39,28 @@ struct MemberEvent {
     uint64_t incarnation;
     std::string address;
     int64_t last_seen_ms;
+};
+
+// What became of this node's request for a key's load lease (leases.h), as
+// reported to the node (loop thread). The node's own load ends with the
+// same kinds (Leases::end).
+struct LeaseEvent {
+    enum class Kind {
+        Won,       // every live member granted our claim: load it now
+        Waiting,   // another member's claim holds the key: wait for its load
+        Loaded,    // a load ended with a value of `version` (it is on its way)
+        Failed,    // a load failed: `code`, `message`; members cache it for `negative_ms`
+        Released,  // a lease ended without a value
+    };
+    Kind kind = Kind::Won;
+    store::Version claim;    // the claim it is about
+    store::Version version;  // Loaded
+    int32_t code = 0;        // Failed
+    std::string message;
+    uint32_t negative_ms = 0;
+    // Failed: about a load this node neither claimed nor waited for (a late
+    // notice, or another member's): worth remembering, not an answer.
+    bool notice = false;
 };
 
 class Host {
@@ -55,6 +80,9 @@ public:
     virtual std::string query_answer(wire::QueryKind kind, std::string_view cache) = 0;
     // Called on the loop thread; must not block.
     virtual void member_changed(const MemberEvent& event) = 0;
+    // A lease request of this node progressed (Leases::acquire), or another
+    // member's load ended. Loop thread; must not block.
+    virtual void lease_event(std::string_view cache, std::string_view key, const LeaseEvent& event) = 0;
 
 protected:
     ~Host() = default;

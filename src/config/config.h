@@ -25,6 +25,12 @@ struct CacheSettings {
     uint64_t max_bytes = 0;
     int mode = 0;  // MCCACHE_MODE_*
     int eviction_policy = 0;  // store::EvictionPolicy
+    // Loaders (src/node/loads.h).
+    int64_t load_lease_ms = 0, refresh_after_ms = 0, stale_while_revalidate_ms = 0, stale_if_error_ms = 0,
+            negative_ttl_ms = 0;
+    // Namespace (Cache::scope, src/node/cache.h).
+    std::string key_prefix;
+    uint64_t key_version = 0;
 };
 
 struct NodeSettings {

@@ -131,6 +131,14 @@ Status Config::resolve(NodeSettings* out) const {
         c.max_bytes = effective(cache, *find("cache_size")).value->num;
         c.mode = static_cast<int>(effective(cache, *find("cache_mode")).value->num);
         c.eviction_policy = static_cast<int>(effective(cache, *find("eviction_policy")).value->num);
+        auto ms = [&](const char* name) { return static_cast<int64_t>(effective(cache, *find(name)).value->num); };
+        c.load_lease_ms = ms("load_lease");
+        c.refresh_after_ms = ms("refresh_after");
+        c.stale_while_revalidate_ms = ms("stale_while_revalidate");
+        c.stale_if_error_ms = ms("stale_if_error");
+        c.negative_ttl_ms = ms("negative_ttl");
+        c.key_prefix = effective(cache, *find("key_prefix")).value->str;
+        c.key_version = effective(cache, *find("key_version")).value->num;
         return c;
     };
     Effective value_max = effective("", *find("max_value_size"));

@@ -174,6 +174,30 @@ const Setting kSettings[] = {
      "recency window in front of a frequency-filtered main space, sized by a hill climber): "
      "it resists scans and one-time keys. lru: the least recently used entry. Each member "
      "admits and evicts by its own reads."},
+    // --- per cache: loaders (mccache_get_or_load) ------------------------------------
+    {"load_lease", Type::Duration, Scope::Cache, "10s", 10 * kMs, 1 * kHour, {},
+     "How long a member's claim to load a missing key holds the other members off (they wait "
+     "for its value). When it runs out, or its holder goes down, another member loads. Make it "
+     "longer than the slowest load."},
+    {"refresh_after", Type::Duration, Scope::Cache, "0", 0, 3650 * kDay, {},
+     "Refresh-ahead: get_or_load still serves an entry written longer ago than this, and one "
+     "reload per cluster starts (in the background with a registered loader). 0: off."},
+    {"stale_while_revalidate", Type::Duration, Scope::Cache, "0", 0, 7 * kDay, {},
+     "For this long after its TTL an entry is still served by get_or_load while one reload "
+     "per cluster runs. Entries are kept this much longer; plain gets do not see them."},
+    {"stale_if_error", Type::Duration, Scope::Cache, "0", 0, 7 * kDay, {},
+     "For this long after its TTL, get_or_load serves an entry when the reload fails or times "
+     "out, rather than the error."},
+    {"negative_ttl", Type::Duration, Scope::Cache, "0", 0, 1 * kDay, {},
+     "How long every member remembers a loader's failure for a key: get_or_load returns it "
+     "without loading again. 0: failures are not cached."},
+    {"key_prefix", Type::String, Scope::Cache, "", 0, 255, {},
+     "Namespace: stored keys are key_prefix, key_version, the generation and the key. With a "
+     "prefix or a version set, mccache_namespace_bump() invalidates the cache cluster-wide at "
+     "O(1) cost."},
+    {"key_version", Type::Int, Scope::Cache, "0", 0, UINT32_MAX, {},
+     "Namespace version chosen by the application (as Cacheme's): changing it makes the entries "
+     "written under another version unreachable."},
 };
 
 bool iequals(std::string_view a, std::string_view b) {

@@ -56,6 +56,15 @@ struct Def {
     X(stale_writes, "stale_writes", Counter, "", "Writes refused because a newer version was held.")        \
     X(tombstones_collected, "tombstones_collected", Counter, "", "Tombstones collected after tombstone_ttl or under byte pressure.") \
     X(horizon_refused, "horizon_refused", Counter, "", "Remote writes refused for a key not held, at or below its bucket's collection horizon (the newest collected tombstone's version).") \
+    X(loader_loads, "loader.loads", Counter, "", "Loader runs on this node (mccache_get_or_load: misses and reloads).") \
+    X(loader_successes, "loader.successes", Counter, "", "Loader runs that returned a value (stored and replicated).") \
+    X(loader_failures, "loader.failures", Counter, "", "Loader runs that failed; every caller waiting for them got the error.") \
+    X(loader_time_ms, "loader.time_ms", Counter, "ms", "Time spent in loaders on this node.")                      \
+    X(loader_waits, "loader.waits", Counter, "", "get_or_load calls that waited for a load run by another caller, here or on another member.") \
+    X(loader_remote_waits, "loader.remote_waits", Counter, "", "Loads of this node that waited for another member's load (its lease).") \
+    X(loader_refreshes, "loader.refreshes", Counter, "", "Reloads of a present value: refresh_after or stale_while_revalidate.") \
+    X(loader_stale_served, "loader.stale_served", Counter, "", "Values served past their TTL (stale_while_revalidate, stale_if_error).") \
+    X(loader_negative_hits, "loader.negative_hits", Counter, "", "get_or_load calls answered with a cached failure (negative_ttl).") \
     X(checksum, "checksum", Info, "", "Order-independent digest of the live entries (hex); equal on members with equal contents.")
 
 // A node: "node" of mccache_metrics_json(), totals over its caches plus its own work.
@@ -135,6 +144,13 @@ struct Def {
     X(repair_datagrams_resent, "repair.datagrams_resent", Counter, "datagrams", "Repair datagrams sent again: reported missing, or unacknowledged for a round-trip timeout.") \
     X(repair_acks_received, "repair.acks_received", Counter, "", "Acknowledgements of repairs received.") \
     X(repair_losses, "repair.losses", Counter, "", "Losses that cut a repair flow's window (at most one per round trip).") \
+    X(leases_claims_sent, "leases.claims_sent", Counter, "", "Load lease claims sent to every member (a miss of get_or_load, or a refresh, on a replicated cache).") \
+    X(leases_claims_resent, "leases.claims_resent", Counter, "", "Claims sent again to a member that had not answered.") \
+    X(leases_granted, "leases.granted", Counter, "", "Other members' claims this node granted.") \
+    X(leases_won, "leases.won", Counter, "", "Claims of this node that every live member granted: this node loads the key.") \
+    X(leases_lost, "leases.lost", Counter, "", "Claims of this node that lost to an earlier one: another member loads the key.") \
+    X(leases_polls_sent, "leases.polls_sent", Counter, "", "Questions to a leaseholder about its load (a waiter repairing a lost end notice).") \
+    X(leases_takeovers, "leases.takeovers", Counter, "", "Claims made because the lease waited on expired or its holder went down.") \
     X(replication_lag_samples, "replication_lag_samples", Counter, "", "Remote writes whose lag was measured.") \
     X(replication_lag_sum_ms, "replication_lag_sum_ms", Counter, "ms", "Sum of the measured lags (write time to applied here).") \
     X(replication_lag_avg_ms, "replication_lag_avg_ms", Gauge, "ms", "replication_lag_sum_ms / replication_lag_samples.") \

@@ -124,6 +124,7 @@ void Node::close() {
     for (auto& [name, cache] : caches_) {
         cache->store().set_events(false, 0);
         cache->release_callback();
+        cache->loads().release_loader();  // its opaque_free runs here: the dispatcher has stopped
     }
     member_cb_.release();
     cluster_.reset();
@@ -207,7 +208,17 @@ Status Node::open_cache(const std::string& name, Cache** out, bool* created) {
             *created = false;
             return Status::Ok();
         }
-        const config::CacheSettings& cs = settings_.for_cache(name);
+        config::CacheSettings cs = settings_.for_cache(name);
+        if (name == Cache::kRegistry) {
+            // Generations must reach every member and never expire or be
+            // given up for room: replicate mode, no TTL, exact LRU.
+            cs = config::CacheSettings{};
+            cs.mode = MCCACHE_MODE_REPLICATE;
+            cs.max_entries = 65536;
+            cs.max_bytes = 64ull << 20;
+            cs.eviction_policy = static_cast<int>(store::EvictionPolicy::Lru);
+            cs.load_lease_ms = 10000;
+        }
         store::Limits limits;
         limits.max_entries = cs.max_entries;
         limits.max_bytes = cs.max_bytes;
@@ -216,9 +227,24 @@ Status Node::open_cache(const std::string& name, Cache** out, bool* created) {
         limits.tombstone_ttl_ms = settings_.tombstone_ttl_ms;
         limits.shards = settings_.store_shards;
         limits.policy = static_cast<store::EvictionPolicy>(cs.eviction_policy);
-        auto made = std::make_unique<Cache>(*this, name, limits, cs.mode);
+        auto made = std::make_unique<Cache>(*this, name, limits, cs);
         cache = made.get();
         caches_.emplace(name, std::move(made));
+    }
+    // A namespaced cache starts at the generation the registry holds (read
+    // with no lock held: the registry's events take caches_mu_).
+    if (cache->namespaced()) {
+        if (Cache* reg = registry()) {
+            store::Version v;
+            int64_t exp;
+            if (store::Value* g = reg->store().lookup(name.data(), name.size(), &v, &exp, false)) {
+                uint64_t gen = 0;
+                if (g->len == 8)
+                    for (int i = 0; i < 8; ++i) gen = gen << 8 | g->bytes()[i];
+                store::value_unref(g);
+                cache->raise_generation(gen);
+            }
+        }
     }
     // Logged with no lock held: a log callback may call back in.
     log_.log(MCCACHE_LOG_INFO, "cache \"%s\" open: max %llu entries, %llu bytes", name.c_str(),
@@ -248,6 +274,26 @@ void Node::each_cache(const std::function<void(Cache&)>& fn) {
         for (auto& [name, c] : caches_) list.push_back(c.get());
     }
     for (Cache* c : list) fn(*c);
+}
+
+Cache* Node::registry() {
+    return static_cast<Cache*>(find_cache(Cache::kRegistry, true));
+}
+
+void Node::generation_changed(std::string_view cache, uint64_t generation) {
+    std::lock_guard<std::mutex> lock(caches_mu_);
+    auto it = caches_.find(cache);
+    if (it != caches_.end()) it->second->raise_generation(generation);
+}
+
+void Node::lease_event(std::string_view cache, std::string_view key, const cluster::LeaseEvent& event) {
+    Cache* c = nullptr;
+    {
+        std::lock_guard<std::mutex> lock(caches_mu_);
+        auto it = caches_.find(cache);
+        if (it != caches_.end()) c = it->second.get();
+    }
+    if (c) c->loads().on_lease(key, event);
 }
 
 void Node::for_each_cache(const std::function<void(cluster::Replica&)>& fn) {

@@ -79,6 +79,13 @@ public:
     Status housekeep_now();
     void set_log_callback(mccache_log_cb cb, void* opaque, void (*opaque_free)(void*));
     void set_member_callback(MemberCallback cb);
+    // Runs `task` on the loop thread, later (after close: never).
+    void post_to_loop(std::function<void()> task) { post(std::move(task)); }
+    // A namespaced cache's generation changed in the registry (under its
+    // shard lock: quick, takes only caches_mu_).
+    void generation_changed(std::string_view cache, uint64_t generation);
+    // The registry of namespace generations, opened on first use.
+    Cache* registry();
 
     // ---- tests ----
     void set_faults(int drop, int drop_recv);
@@ -100,6 +107,7 @@ public:
     void for_each_cache(const std::function<void(cluster::Replica&)>& fn) override;
     std::string query_answer(wire::QueryKind kind, std::string_view cache) override;
     void member_changed(const cluster::MemberEvent& event) override;
+    void lease_event(std::string_view cache, std::string_view key, const cluster::LeaseEvent& event) override;
 
 private:
     Node(const config::Config& config, const config::NodeSettings& settings, uint64_t id);
@@ -146,7 +154,8 @@ __attribute__((always_inline)) inline void Cache::put(const void* key, size_t kl
     // One clock reading for the write time, the expiry and the version.
     const int64_t now = node_.clock().coarse_ms();
     if (ttl_ms == MCCACHE_TTL_DEFAULT) ttl_ms = store_.limits().default_ttl_ms;
-    const int64_t expires_ms = ttl_ms <= 0 ? -1 : ttl_ms > INT64_MAX - now ? -1 : now + ttl_ms;
+    // Entries stay window_ms_ past their TTL for the stale windows (0 unless set).
+    const int64_t expires_ms = ttl_ms <= 0 ? -1 : ttl_ms > INT64_MAX / 2 - now ? -1 : now + ttl_ms + window_ms_;
     const store::Version version{node_.hlc().tick_at(now), node_.id()};
     // The store builds the value (reusing the one it replaces when no one
     // else holds it); when replicating, it hands back a reference for the

@@ -67,6 +67,17 @@ metrics::Snapshot<CacheMetric> Node::cache_metrics(Cache& cache) {
     s[CacheMetric::stale_writes] = st.stale_writes;
     s[CacheMetric::tombstones_collected] = st.tombstones_collected;
     s[CacheMetric::horizon_refused] = st.horizon_refused;
+    using Stat = Loads::Stat;
+    const Loads& loads = cache.loads();
+    s[CacheMetric::loader_loads] = loads.stat(Stat::loads);
+    s[CacheMetric::loader_successes] = loads.stat(Stat::successes);
+    s[CacheMetric::loader_failures] = loads.stat(Stat::failures);
+    s[CacheMetric::loader_time_ms] = loads.stat(Stat::time_ms);
+    s[CacheMetric::loader_waits] = loads.stat(Stat::waits);
+    s[CacheMetric::loader_remote_waits] = loads.stat(Stat::remote_waits);
+    s[CacheMetric::loader_refreshes] = loads.stat(Stat::refreshes);
+    s[CacheMetric::loader_stale_served] = loads.stat(Stat::stale_served);
+    s[CacheMetric::loader_negative_hits] = loads.stat(Stat::negative_hits);
     s.set_text(CacheMetric::checksum, hex64(cache.store().checksum()));
     return s;
 }

@@ -99,6 +99,9 @@ public:
     // (with *len set to the size needed; a too-small buffer counts nothing).
     int get_copy(const void* key, size_t klen, void* buf, size_t* len);
     bool contains(const void* key, size_t klen);
+    // get() with the entry's version and expiry (store_lookup.cc); with
+    // `count` false, a peek that counts nothing and leaves recency alone.
+    Value* lookup(const void* key, size_t klen, Version* version, int64_t* expires_ms, bool count);
     bool metadata(const void* key, size_t klen, Metadata* out);
     bool key_checksum(const void* key, size_t klen, uint64_t* out);
 

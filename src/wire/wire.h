@@ -36,8 +36,9 @@ enum class Type : uint8_t {
     Challenge = 13,  // "prove you are alive now": a nonce for an unvalidated sender
     Response = 14,   // the nonce echoed, with the sender's current stream position
     RepairAck = 15,  // receiver -> repairer: what arrived, what is missing, what it can take
+    Lease = 16,      // loaders: claims of a key's load lease, their answers, the load's end
 };
-inline constexpr uint8_t kMaxType = 15;
+inline constexpr uint8_t kMaxType = 16;
 
 enum Flag : uint8_t {
     kFlagSealed = 0x01,     // payload encrypted, trailer is the AEAD tag
@@ -298,6 +299,33 @@ struct Pull {
 };
 std::string encode_pull(std::string_view cache, const std::vector<std::string_view>& keys);
 Error decode_pull(std::string_view payload, Pull* out);
+
+// One message of the load lease protocol (docs/PROTOCOL.md §2.11, §4.6):
+// which claim it is about and what it says of it. Fields a kind does not use
+// are zero (or empty).
+enum class LeaseKind : uint8_t {
+    Claim = 1,     // to all: I want to load `key`; `version` is what I hold, `ms` the lease
+    Granted = 2,   // to the claimant: no earlier claim holds the key here
+    Held = 3,      // to the claimant or poller: claim `version` holds it for `ms` more
+    Loaded = 4,    // the load ended with a value of version `version`
+    Failed = 5,    // the load failed with `code` and `message`; cached here for `ms`
+    Released = 6,  // the lease ended without a value (or this claim is unknown here)
+    Poll = 7,      // to the holder: what became of claim `claim`?
+};
+inline constexpr uint8_t kMaxLeaseKind = 7;
+inline constexpr size_t kMaxLeaseMessage = 1024;  // a loader's error text, truncated to this
+struct Lease {
+    LeaseKind kind = LeaseKind::Claim;
+    std::string_view cache;
+    std::string_view key;
+    uint64_t claim_hlc = 0, claim_node = 0;      // the claim (node: the claimant)
+    uint64_t version_hlc = 0, version_node = 0;  // by kind: held, holding claim, value
+    uint32_t ms = 0;                             // by kind: lease, remaining, negative caching
+    int32_t code = 0;                            // Failed: the loader's error code (< 0)
+    std::string_view message;                    // Failed: its text
+};
+std::string encode_lease(const Lease& l);
+Error decode_lease(std::string_view payload, Lease* out);
 
 enum class QueryKind : uint8_t { Metrics = 1, Checksums = 2 };
 struct Query {

@@ -957,7 +957,7 @@ TEST_F(Json, ValuesAndSources) {
     // A cache lists every per-cache setting, whatever the sources gave it.
     int per_cache = 0;
     for (const Setting& s : settings()) per_cache += s.scope == Scope::Cache;
-    EXPECT_EQ(per_cache, 5);
+    EXPECT_EQ(per_cache, 12);  // 5, and 7 for loaders and namespaces
     EXPECT_EQ(cJSON_GetArraySize(sessions), per_cache);
     EXPECT_STREQ(field(sessions, "eviction_policy", "value")->valuestring, "tinylfu");
     EXPECT_EQ(source(sessions, "eviction_policy"), "default");

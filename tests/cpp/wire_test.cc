@@ -69,7 +69,8 @@ Type type_of(const std::string& name) {
         {"nack", Type::Nack}, {"gone", Type::Gone}, {"digest_l1", Type::DigestL1},
         {"digest_l2", Type::DigestL2}, {"keys", Type::Keys}, {"repair", Type::Repair},
         {"pull", Type::Pull}, {"query", Type::Query}, {"query_reply", Type::QueryReply},
-        {"challenge", Type::Challenge}, {"response", Type::Response}, {"repair_ack", Type::RepairAck}};
+        {"challenge", Type::Challenge}, {"response", Type::Response}, {"repair_ack", Type::RepairAck},
+        {"lease", Type::Lease}};
     for (auto& [n, t] : names)
         if (name == n) return t;
     ADD_FAILURE() << "unknown type " << name;
@@ -218,6 +219,23 @@ std::string encode_fields(const cJSON* v, Type type, std::deque<std::string>& ke
         resp.started_ms = u64(at(r, "started_ms"));
         return encode_response(resp);
     }
+    if (const cJSON* l = cJSON_GetObjectItemCaseSensitive(v, "lease")) {
+        Lease lease;
+        lease.kind = static_cast<LeaseKind>(u64(at(l, "kind")));
+        keep.push_back(at(l, "cache")->valuestring);
+        lease.cache = keep.back();
+        keep.push_back(from_hex(at(l, "key_hex")->valuestring));
+        lease.key = keep.back();
+        lease.claim_hlc = u64(at(l, "claim_hlc"));
+        lease.claim_node = u64(at(l, "claim_node"));
+        lease.version_hlc = u64(at(l, "version_hlc"));
+        lease.version_node = u64(at(l, "version_node"));
+        lease.ms = static_cast<uint32_t>(u64(at(l, "ms")));
+        lease.code = static_cast<int32_t>(i64(at(l, "code")));
+        keep.push_back(at(l, "message")->valuestring);
+        lease.message = keep.back();
+        return encode_lease(lease);
+    }
     ADD_FAILURE() << "vector without a known payload";
     (void)type;
     return payload;
@@ -325,6 +343,20 @@ TEST(WireVectors, DecodeAndReencodeEveryValidVector) {
                 Challenge c;
                 EXPECT_EQ(decode_challenge(payload, &c), Error::None);
                 EXPECT_EQ(c.target, u64(at(at(vec, "challenge"), "target")));
+                break;
+            }
+            case Type::Lease: {
+                Lease l;
+                EXPECT_EQ(decode_lease(payload, &l), Error::None);
+                const cJSON* jl = at(vec, "lease");
+                EXPECT_EQ(static_cast<uint64_t>(l.kind), u64(at(jl, "kind")));
+                EXPECT_EQ(l.cache, at(jl, "cache")->valuestring);
+                EXPECT_EQ(std::string(l.key), from_hex(at(jl, "key_hex")->valuestring));
+                EXPECT_EQ(l.claim_hlc, u64(at(jl, "claim_hlc")));
+                EXPECT_EQ(l.claim_node, u64(at(jl, "claim_node")));
+                EXPECT_EQ(l.ms, u64(at(jl, "ms")));
+                EXPECT_EQ(l.code, i64(at(jl, "code")));
+                EXPECT_EQ(l.message, at(jl, "message")->valuestring);
                 break;
             }
             case Type::Response: {

@@ -282,6 +282,22 @@ std::string payload_for(wire::Type type, fuzz::Input& in, uint64_t sender) {
             for (auto& b : c.nonce) b = in.u8();
             return wire::encode_challenge(c);
         }
+        case wire::Type::Lease: {
+            // Claims, answers and ends about keys this node may be loading.
+            std::string cache = cache_name(in), key = in.bytes(40), message = in.bytes(60);
+            wire::Lease l;
+            l.kind = static_cast<wire::LeaseKind>(1 + in.u8() % wire::kMaxLeaseKind);
+            l.cache = cache;
+            l.key = key;
+            l.claim_hlc = in.u64();
+            l.claim_node = in.flag() ? sender : in.u64();
+            l.version_hlc = in.u64();
+            l.version_node = in.u64();
+            l.ms = in.u32();
+            l.code = l.kind == wire::LeaseKind::Failed ? -1 - in.u8() % 16 : 0;
+            if (l.kind == wire::LeaseKind::Failed) l.message = message;
+            return wire::encode_lease(l);
+        }
         case wire::Type::Response: {
             wire::Response r;  // a guessed nonce: never admits anyone
             r.challenger = in.u64();

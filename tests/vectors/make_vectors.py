@@ -24,7 +24,7 @@ assert crc32c(b"123456789") == 0xE3069283
 
 TYPES = {"data": 1, "heartbeat": 2, "goodbye": 3, "nack": 4, "gone": 5, "digest_l1": 6,
          "digest_l2": 7, "keys": 8, "repair": 9, "pull": 10, "query": 11, "query_reply": 12,
-         "challenge": 13, "response": 14, "repair_ack": 15}
+         "challenge": 13, "response": 14, "repair_ack": 15, "lease": 16}
 VERSION = 2
 OPS = {"put": 1, "delete": 2, "clear": 3}
 
@@ -149,6 +149,14 @@ add("response", {"type": "response", "flags": 4, "seq": 17},
                   "nonce_hex": nonce.hex(), "last_seq": 40, "to_all_seq": 12, "to_one_seq": 7,
                   "started_ms": 1795315400000}})
 
+msg = "database down"
+add("lease-failed", {"type": "lease", "flags": 4, "seq": 18},
+    struct.pack(">B", 5) + str16("users") + struct.pack(">I", 5) + b"alice" +
+    struct.pack(">QQQQIi", (1795315499292 << 16) | 4, 0x0102030405060708, 0, 0, 30000, -14) + str16(msg),
+    {"lease": {"kind": 5, "cache": "users", "key_hex": b"alice".hex(), "claim_hlc": (1795315499292 << 16) | 4,
+               "claim_node": 0x0102030405060708, "version_hlc": 0, "version_node": 0, "ms": 30000,
+               "code": -14, "message": msg}})
+
 # Datagrams every decoder must refuse, with the reason it must give.
 good = bytes.fromhex(vectors[5]["datagram_hex"])  # the heartbeat
 invalid = []
@@ -168,7 +176,7 @@ bad("bad-magic", recrc(b"XCCP" + good[4:]), "bad_magic")
 bad("unknown-version", recrc(good[:4] + b"\x03" + good[5:]), "unknown_version")
 bad("version-1", recrc(good[:4] + b"\x01" + good[5:]), "unknown_version")
 bad("type-zero", recrc(good[:5] + b"\x00" + good[6:]), "unknown_type")
-bad("type-too-high", recrc(good[:5] + b"\x10" + good[6:]), "unknown_type")
+bad("type-too-high", recrc(good[:5] + b"\x11" + good[6:]), "unknown_type")
 bad("unknown-flag", recrc(good[:6] + b"\x80" + good[7:]), "bad_flags")
 bad("fragment-index-past-count", recrc(good[:40] + struct.pack(">HH", 2, 2) + good[44:]), "bad_fragment")
 bad("fragment-count-zero", recrc(good[:40] + struct.pack(">HH", 0, 0) + good[44:]), "bad_fragment")

@@ -43,3 +43,8 @@ func mcgoReply(h C.uintptr_t, member C.uint64_t, json *C.char) {
 func mcgoRelease(h C.uintptr_t) {
 	releaseHandle(cgo.Handle(h))
 }
+
+//export mcgoLoad
+func mcgoLoad(h C.uintptr_t, load *C.mccache_load_t, key unsafe.Pointer, klen C.size_t) C.int {
+	return cgo.Handle(h).Value().(*loadCall).run(load)
+}

@@ -323,6 +323,36 @@ static void mcgo_iter_free(mccache_iter_t *it, mccache_value_t *last) {
 	mccache_iter_free(it);
 }
 
+// ---- loaders
+extern int mcgoLoad(uintptr_t h, mccache_load_t *load, void *key, size_t klen);
+static int mcgo_load_shim(mccache_load_t *load, const void *key, size_t klen, void *opaque) {
+	return mcgoLoad((uintptr_t)opaque, load, (void *)key, klen);
+}
+// A value reference in p, its bytes borrowed in data/len.
+static mcgo_res mcgo_get_or_load(mccache_cache_t *c, const char *key, size_t klen, uintptr_t h, int64_t timeout_ms) {
+	mccache_value_t *v = NULL;
+	mcgo_res r = mcgo_done(mccache_get_or_load(c, key, klen, mcgo_load_shim, (void *)h, timeout_ms, &v));
+	if (r.rc == MCCACHE_OK) {
+		r.p = v;
+		r.data = mccache_value_data(v, &r.len);
+	}
+	return r;
+}
+static void mcgo_value_free(void *v) { mccache_value_free((mccache_value_t *)v); }
+// The loader's failure text (Go strings are not NUL-terminated).
+static int mcgo_load_fail(mccache_load_t *load, int code, const char *msg, size_t n) {
+	char *s = mcgo_cstr(msg, n);
+	if (s) mccache_load_set_error(load, s);
+	free(s);
+	return code;
+}
+static mcgo_res mcgo_namespace_bump(mccache_cache_t *c) {
+	uint64_t g = 0;
+	mcgo_res r = mcgo_done(mccache_namespace_bump(c, &g));
+	r.u = g;
+	return r;
+}
+
 static mcgo_res mcgo_on_change(mccache_cache_t *c, uintptr_t h) {
 	return mcgo_done(mccache_on_change(c, h ? mcgo_change_shim : NULL, (void *)h, h ? mcgo_release_shim : NULL));
 }
@@ -340,6 +370,9 @@ type (
 	configRef = *C.mccache_config_t
 	nodeRef   = *C.mccache_t
 	cacheRef  = *C.mccache_cache_t
+	// What a loader receives (loads.go), and the code it returns.
+	loadHandle = C.mccache_load_t
+	cInt       = C.int
 )
 
 // builtVersion is the header version this package was compiled against.
@@ -727,4 +760,32 @@ func goBytes(s *C.char) []byte {
 		return nil
 	}
 	return []byte(C.GoString(s))
+}
+
+// cGetOrLoad runs mccache_get_or_load with the loader behind handle h
+// (loads.go), and copies the value out in Go memory.
+func cGetOrLoad(c cacheRef, key []byte, h uintptr, timeoutMs int64) ([]byte, error) {
+	r := C.mcgo_get_or_load(c, bytesArg(key), C.size_t(len(key)), C.uintptr_t(h), C.int64_t(timeoutMs))
+	if err := result("Cache.GetOrLoad", r); err != nil {
+		return nil, err
+	}
+	out := make([]byte, int(r.len))
+	copy(out, unsafe.Slice((*byte)(r.data), int(r.len)))
+	C.mcgo_value_free(r.p)
+	return out, nil
+}
+
+// loadSetValue hands a loader's value back to the library (inside the loader).
+func loadSetValue(load *C.mccache_load_t, v []byte) C.int {
+	return C.mccache_load_set_value(load, ptr(v), C.size_t(len(v)), 0) // MCCACHE_TTL_DEFAULT: the cache's cache_ttl
+}
+
+// loadFail fails a load with code and msg (inside the loader).
+func loadFail(load *C.mccache_load_t, code int, msg string) C.int {
+	return C.mcgo_load_fail(load, C.int(code), strPtr(msg), C.size_t(len(msg)))
+}
+
+func cNamespaceBump(c cacheRef) (uint64, error) {
+	r := C.mcgo_namespace_bump(c)
+	return uint64(r.u), result("Cache.BumpNamespace", r)
 }

@@ -30,7 +30,7 @@ const (
 	ErrIO Errno = -12
 	// ErrStale is MCCACHE_ESTALE: A write was not applied because a newer version is held.
 	ErrStale Errno = -13
-	// ErrUser is MCCACHE_EUSER: Never returned by the library; free for callbacks to use.
+	// ErrUser is MCCACHE_EUSER: Never produced by the library itself; free for callbacks to use (a loader's failure reaches its waiters with the loader's own code).
 	ErrUser Errno = -14
 	// ErrNotSupported is MCCACHE_ENOTSUP: Not supported by this build or configuration.
 	ErrNotSupported Errno = -15

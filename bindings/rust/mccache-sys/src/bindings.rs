@@ -55,6 +55,12 @@ pub struct mccache_iter_s {
     _unused: [u8; 0],
 }
 pub type mccache_iter_t = mccache_iter_s;
+#[repr(C)]
+#[derive(Debug)]
+pub struct mccache_load_s {
+    _unused: [u8; 0],
+}
+pub type mccache_load_t = mccache_load_s;
 unsafe extern "C" {
     pub fn mccache_version() -> ::core::ffi::c_uint;
 }
@@ -109,6 +115,9 @@ unsafe extern "C" {
         out: *mut *mut ::core::ffi::c_char,
     ) -> ::core::ffi::c_int;
 }
+unsafe extern "C" {
+    pub fn mccache_config_validate(config: *const mccache_config_t) -> ::core::ffi::c_int;
+}
 pub const MCCACHE_LOG_ERROR: mccache_log_level = 0;
 pub const MCCACHE_LOG_WARN: mccache_log_level = 1;
 pub const MCCACHE_LOG_INFO: mccache_log_level = 2;
@@ -150,6 +159,18 @@ unsafe extern "C" {
 unsafe extern "C" {
     pub fn mccache_metrics_json(
         node: *mut mccache_t,
+        out: *mut *mut ::core::ffi::c_char,
+    ) -> ::core::ffi::c_int;
+}
+unsafe extern "C" {
+    pub fn mccache_metrics_prometheus(
+        node: *mut mccache_t,
+        out: *mut *mut ::core::ffi::c_char,
+    ) -> ::core::ffi::c_int;
+}
+unsafe extern "C" {
+    pub fn mccache_prometheus_from_json(
+        json: *const ::core::ffi::c_char,
         out: *mut *mut ::core::ffi::c_char,
     ) -> ::core::ffi::c_int;
 }
@@ -357,6 +378,59 @@ unsafe extern "C" {
         opaque_free: ::core::option::Option<unsafe extern "C" fn(arg1: *mut ::core::ffi::c_void)>,
     ) -> ::core::ffi::c_int;
 }
+pub type mccache_loader_cb = ::core::option::Option<
+    unsafe extern "C" fn(
+        load: *mut mccache_load_t,
+        key: *const ::core::ffi::c_void,
+        klen: usize,
+        opaque: *mut ::core::ffi::c_void,
+    ) -> ::core::ffi::c_int,
+>;
+unsafe extern "C" {
+    pub fn mccache_load_set_value(
+        load: *mut mccache_load_t,
+        value: *const ::core::ffi::c_void,
+        vlen: usize,
+        ttl_ms: i64,
+    ) -> ::core::ffi::c_int;
+}
+unsafe extern "C" {
+    pub fn mccache_load_set_error(
+        load: *mut mccache_load_t,
+        message: *const ::core::ffi::c_char,
+    ) -> ::core::ffi::c_int;
+}
+unsafe extern "C" {
+    pub fn mccache_get_or_load(
+        cache: *mut mccache_cache_t,
+        key: *const ::core::ffi::c_void,
+        klen: usize,
+        loader: mccache_loader_cb,
+        opaque: *mut ::core::ffi::c_void,
+        timeout_ms: i64,
+        out: *mut *mut mccache_value_t,
+    ) -> ::core::ffi::c_int;
+}
+unsafe extern "C" {
+    pub fn mccache_set_loader(
+        cache: *mut mccache_cache_t,
+        loader: mccache_loader_cb,
+        opaque: *mut ::core::ffi::c_void,
+        opaque_free: ::core::option::Option<unsafe extern "C" fn(arg1: *mut ::core::ffi::c_void)>,
+    ) -> ::core::ffi::c_int;
+}
+unsafe extern "C" {
+    pub fn mccache_namespace_bump(
+        cache: *mut mccache_cache_t,
+        generation: *mut u64,
+    ) -> ::core::ffi::c_int;
+}
+unsafe extern "C" {
+    pub fn mccache_namespace_generation(
+        cache: *mut mccache_cache_t,
+        generation: *mut u64,
+    ) -> ::core::ffi::c_int;
+}
 pub const MCCACHE_MEMBER_JOINED: mccache_member_event = 1;
 pub const MCCACHE_MEMBER_LEFT: mccache_member_event = 2;
 pub const MCCACHE_MEMBER_DOWN: mccache_member_event = 3;
@@ -431,6 +505,23 @@ unsafe extern "C" {
         cache: *const ::core::ffi::c_char,
         timeout_ms: ::core::ffi::c_int,
         out: *mut *mut ::core::ffi::c_char,
+    ) -> ::core::ffi::c_int;
+}
+unsafe extern "C" {
+    pub fn mccache_path_mtu(
+        host: *const ::core::ffi::c_char,
+        timeout_ms: ::core::ffi::c_int,
+        mtu: *mut ::core::ffi::c_int,
+        detail: *mut *mut ::core::ffi::c_char,
+    ) -> ::core::ffi::c_int;
+}
+unsafe extern "C" {
+    pub fn mccache_hops(
+        host: *const ::core::ffi::c_char,
+        max_hops: ::core::ffi::c_int,
+        timeout_ms: ::core::ffi::c_int,
+        hops: *mut ::core::ffi::c_int,
+        detail: *mut *mut ::core::ffi::c_char,
     ) -> ::core::ffi::c_int;
 }
 unsafe extern "C" {

@@ -42,7 +42,7 @@ pub enum ErrorCode {
     Io,
     /// `MCCACHE_ESTALE`: a write lost to a newer version.
     Stale,
-    /// `MCCACHE_EUSER`: never returned by the library.
+    /// `MCCACHE_EUSER`: a loader's failure (never produced by the library itself).
     User,
     /// `MCCACHE_ENOTSUP`: not supported by this build or configuration.
     NotSupported,

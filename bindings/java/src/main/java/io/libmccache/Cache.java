@@ -5,6 +5,7 @@ import java.time.temporal.ChronoUnit;
 import java.util.Objects;
 import java.util.OptionalLong;
 import java.util.function.BiConsumer;
+import java.util.function.Function;
 
 /**
  * A view of one named cache of a {@link Node}. Keys and values are byte
@@ -159,6 +160,50 @@ public final class Cache implements AutoCloseable {
         } finally {
             s.release();
         }
+    }
+
+    /**
+     * The value stored under {@code key}, computing it with {@code mappingFunction} when it is
+     * absent, as Caffeine's {@code Cache.get(key, mappingFunction)}: the computed value is stored
+     * with the cache's {@code cache_ttl} and replicated.
+     *
+     * <p>Concurrent callers of one key on a node wait for one computation; in a cache of mode
+     * {@code replicate}, one computation serves the whole cluster (the member that misses first
+     * takes the key's load lease; callers on other members wait for its value, or take over when it
+     * goes down or its lease runs out). The function runs on the calling thread, at most once per
+     * call. If it returns null, nothing is stored and null is returned (to every waiter). If it
+     * throws, the exception propagates to this caller unchanged, and the callers that waited for it
+     * get a {@link MccacheException} with {@link ErrorCode#EUSER} and the exception's text. A
+     * waiter waits at most twice the cache's {@code load_lease} ({@link ErrorCode#ETIMEDOUT}).
+     *
+     * @throws MccacheException EINVAL for an empty key, ETOOBIG for a key or value over the limits,
+     *     EUSER for another caller's failed computation, ETIMEDOUT, ECLOSED
+     */
+    public byte[] get(byte[] key, Function<byte[], byte[]> mappingFunction) {
+        long h = h();
+        Objects.requireNonNull(key, "key");
+        Objects.requireNonNull(mappingFunction, "mappingFunction");
+        return Native.getOrLoad(h, key, mappingFunction);
+    }
+
+    /**
+     * {@code fn} memoized in this cache: the returned function answers a key this cache holds from
+     * the cache, and otherwise calls {@code fn} through {@link #get(byte[], Function)}.
+     */
+    public Function<byte[], byte[]> memoize(Function<byte[], byte[]> fn) {
+        Objects.requireNonNull(fn, "fn");
+        return key -> get(key, fn);
+    }
+
+    /**
+     * Invalidates every entry of a cache with a {@code key_prefix} or {@code key_version}, on
+     * every member, at O(1) cost.
+     *
+     * @return the new generation
+     * @throws MccacheException EINVAL when the cache has no namespace
+     */
+    public long bumpNamespace() {
+        return Native.namespaceBump(h());
     }
 
     /** The number of live entries. */

@@ -115,6 +115,15 @@ final class Native {
     /** @return the value, or null if absent. */
     static native byte[] get(long cache, byte[] key);
 
+    /**
+     * mccache_get_or_load with {@code loader} run on this thread; null when the loader returned
+     * null (nothing stored). An exception of the loader is rethrown as it was.
+     */
+    static native byte[] getOrLoad(long cache, byte[] key, java.util.function.Function<byte[], byte[]> loader);
+
+    /** mccache_namespace_bump: the new generation. */
+    static native long namespaceBump(long cache);
+
     /** @return the value's size (copied only if it fits in dst), or -1 if absent. */
     static native int getInto(long cache, byte[] key, byte[] dst);
 
