@@ -19,6 +19,7 @@ Values that are not ``str`` or ``bytes`` go through a codec, JSON by default
 from __future__ import annotations
 
 import atexit
+import functools
 import threading
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -56,7 +57,7 @@ DEFAULT_CACHE = "mccache"  # McCache's default namespace
 __all__ = [
     "Cache", "MetadataView", "Node", "Codec", "JsonCodec", "MsgpackCodec", "PickleCodec",
     "DELETE", "UPDATE", "INCOHERENT", "DEFAULT_CACHE", "ENGINE_VERSION", "LIBRARY_PATH",
-    "configure", "default_node", "shutdown", "get_cache", "clear_cache",
+    "configure", "default_node", "shutdown", "get_cache", "clear_cache", "memoize",
     "get_local_metrics", "get_local_checksum", "get_cluster_metrics", "get_cluster_checksum",
     "get_mtu", "get_hops", "generate_key",
     "MccacheError", "InvalidArgumentError", "NoMemoryError", "NotFoundError", "ExistsError",
@@ -118,6 +119,24 @@ def get_cache(name: str | None = None, callback: Callable[[dict[str, Any]], Any]
     stores bytes without type tags. ``node`` picks another node than the default.
     """
     return (node or default_node()).cache(name or DEFAULT_CACHE, callback, codec=codec, raw=raw)
+
+
+def memoize(name: str | None = None, ttl: float | None = None, timeout: float | None = None
+            ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """A decorator that memoizes a function in cache ``name`` of the default node, loading each
+    result once across the cluster (:meth:`Cache.memoize`, :meth:`Cache.get_or_load`)."""
+    def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
+        bound: list[Callable[..., Any]] = []  # the node opens at the first call, not at decoration
+
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            if not bound:
+                bound.append(get_cache(name).memoize(ttl, timeout)(fn))
+            return bound[0](*args, **kwargs)
+
+        return wrapper
+
+    return decorate
 
 
 def _node(node: Node | None) -> Node:

@@ -7,7 +7,7 @@ import threading
 from collections.abc import Callable, ItemsView, Iterator, KeysView, Mapping, MutableMapping, ValuesView
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from . import _lib
+from . import _lib, _loads
 from ._lib import EBUFS, ENOTFOUND, OK, check, lib, make_error
 from .codecs import Codec, KeyCodec, ValueCodec
 
@@ -270,6 +270,51 @@ class Cache(MutableMapping[Any, Any]):
                 yield kb, vb
         finally:
             lib.mccache_iter_free(it)
+
+    # -- loaders ---------------------------------------------------------------------------
+    def get_or_load(self, key: Any, loader: Callable[[Any], Any] | None = None, *,
+                    ttl: float | None = None, timeout: float | None = None) -> Any:
+        """``c[key]``, or ``loader(key)``'s value when absent, loaded once across the cluster.
+
+        Caffeine's ``get(key, mappingFunction)``: concurrent callers of one key
+        on this node, and (in a replicate cache) on other members, wait for
+        one load and all get its value or its failure. ``loader`` runs on
+        this thread; None uses the one given to :meth:`set_loader`. The value
+        is stored with ``ttl`` (None: ``cache_ttl``) and replicated. If this
+        thread's loader raises, that exception propagates here, and the other
+        waiters get :class:`~mccache.UserError` with its text. ``timeout``
+        bounds the wait for another caller's load (None: twice ``load_lease``;
+        ``math.inf``: no limit): :class:`~mccache.MccacheTimeoutError`.
+        ``refresh_after``, ``stale_while_revalidate``, ``stale_if_error`` and
+        ``negative_ttl`` (cache settings, docs/CONFIG.md) apply.
+        """
+        return _loads.get_or_load(self, key, loader, ttl, timeout)
+
+    def set_loader(self, loader: Callable[[Any], Any] | None, *, ttl: float | None = None) -> None:
+        """Register the cache's loader (None removes it): the one :meth:`get_or_load` uses
+        when given none, and the one background reloads (``refresh_after``,
+        ``stale_while_revalidate``) run, on the engine's dispatcher thread."""
+        _loads.set_loader(self, loader, ttl)
+
+    def memoize(self, ttl: float | None = None, timeout: float | None = None
+                ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        """A decorator: results of the function, by its arguments, through :meth:`get_or_load`.
+
+        The key is (the function's qualified name, its positional arguments,
+        its keyword arguments), so arguments must be keys the key codec takes
+        (str, bytes, int, float, bool, None, tuples of them).
+        """
+        return _loads.memoize(self, ttl, timeout)
+
+    def bump_namespace(self) -> int:
+        """Invalidate every entry of a namespaced cache (``key_prefix``/``key_version``) on
+        every member, in O(1); returns the new generation."""
+        return _loads.bump_namespace(self)
+
+    @property
+    def namespace_generation(self) -> int:
+        """The generation this cache's keys are stored under (0 before the first bump)."""
+        return _loads.namespace_generation(self)
 
     # -- checksums, metrics, callbacks -------------------------------------------------------
     def checksum(self) -> int:

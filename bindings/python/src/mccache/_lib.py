@@ -152,6 +152,13 @@ _PROTOTYPES: dict[str, tuple[object, list[object]]] = {
     "mccache_set_keys": (c_int, [_P, c_char_p, c_char_p]),
     "mccache_path_mtu": (c_int, [c_char_p, c_int, POINTER(c_int), _PP]),
     "mccache_hops": (c_int, [c_char_p, c_int, c_int, POINTER(c_int), _PP]),
+    # Loaders: the callback types are given at each call (see _loads).
+    "mccache_get_or_load": (c_int, [_P, c_char_p, c_size_t, c_void_p, c_void_p, c_int64, _PP]),
+    "mccache_set_loader": (c_int, [_P, c_void_p, c_void_p, c_void_p]),
+    "mccache_load_set_value": (c_int, [_P, c_char_p, c_size_t, c_int64]),
+    "mccache_load_set_error": (c_int, [_P, c_char_p]),
+    "mccache_namespace_bump": (c_int, [_P, POINTER(c_uint64)]),
+    "mccache_namespace_generation": (c_int, [_P, POINTER(c_uint64)]),
 }
 
 # Added by later versions of the engine; used when present.
