@@ -406,26 +406,24 @@ int Loads::get_or_load(std::string_view key, std::string_view user_key, Loader l
     if (found) {
         // The store keeps an entry window_ms_ past its TTL for the stale windows.
         const int64_t ttl_end = expires < 0 ? -1 : expires - window_ms_;
-        if (ttl_end < 0 || now < ttl_end) {
-            if (refresh_after_ms_ > 0 && now - store::hlc_ms(version.hlc) >= refresh_after_ms_) {
-                store::Value* fresher = nullptr;
-                refresh(k, user_key, version, loader, deadline, closed, &fresher);
-                if (fresher) {
-                    store::value_unref(found);
-                    found = fresher;
-                }
-            }
-            *out = found;
-            return MCCACHE_OK;
-        }
-        if (now < ttl_end + swr_ms_) {
-            add(Stat::stale_served);
+        // Serves `found`, or the value a reload this caller ran itself
+        // returned (the reload's winner without a registered loader).
+        auto serve_refreshed = [&] {
             store::Value* fresher = nullptr;
             refresh(k, user_key, version, loader, deadline, closed, &fresher);
             if (fresher) {
                 store::value_unref(found);
                 found = fresher;
             }
+        };
+        if (ttl_end < 0 || now < ttl_end) {
+            if (refresh_after_ms_ > 0 && now - store::hlc_ms(version.hlc) >= refresh_after_ms_) serve_refreshed();
+            *out = found;
+            return MCCACHE_OK;
+        }
+        if (now < ttl_end + swr_ms_) {
+            add(Stat::stale_served);
+            serve_refreshed();
             *out = found;
             return MCCACHE_OK;
         }

@@ -8,6 +8,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <mccache.h>
+
 #include <atomic>
 #include <chrono>
 #include <functional>
@@ -56,6 +58,29 @@ inline uint16_t free_udp_port() {
     int fd = loopback_socket(&a);
     close(fd);
     return ntohs(a.sin_port);
+}
+
+// A cache's view through the public API, for assertions.
+inline std::string value_of(mccache_cache_t* c, const std::string& key) {
+    mccache_value_t* v = nullptr;
+    if (mccache_get(c, key.data(), key.size(), &v) != MCCACHE_OK) return "<miss>";
+    size_t len;
+    const void* d = mccache_value_data(v, &len);
+    std::string out(static_cast<const char*>(d), len);
+    mccache_value_free(v);
+    return out;
+}
+
+inline uint64_t checksum_of(mccache_cache_t* c) {
+    uint64_t sum = 0;
+    mccache_checksum(c, &sum);
+    return sum;
+}
+
+inline size_t len_of(mccache_cache_t* c) {
+    size_t l = 0;
+    mccache_len(c, &l);
+    return l;
 }
 
 }  // namespace support

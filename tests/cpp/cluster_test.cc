@@ -112,31 +112,15 @@ protected:
         return out;
     }
 
-    static std::string get(const Node& n, const std::string& key) {
-        mccache_value_t* v = nullptr;
-        if (mccache_get(n.cache, key.data(), key.size(), &v) != MCCACHE_OK) return "<miss>";
-        size_t len;
-        const void* d = mccache_value_data(v, &len);
-        std::string out(static_cast<const char*>(d), len);
-        mccache_value_free(v);
-        return out;
-    }
+    static std::string get(const Node& n, const std::string& key) { return support::value_of(n.cache, key); }
 
     static bool has(const Node& n, const std::string& key) {
         return mccache_contains(n.cache, key.data(), key.size()) == MCCACHE_OK;
     }
 
-    static uint64_t checksum(const Node& n) {
-        uint64_t c = 0;
-        mccache_checksum(n.cache, &c);
-        return c;
-    }
+    static uint64_t checksum(const Node& n) { return support::checksum_of(n.cache); }
 
-    static size_t len(const Node& n) {
-        size_t l = 0;
-        mccache_len(n.cache, &l);
-        return l;
-    }
+    static size_t len(const Node& n) { return support::len_of(n.cache); }
 
     bool converged() {
         for (size_t i = 1; i < nodes.size(); ++i)

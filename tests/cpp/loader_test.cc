@@ -142,15 +142,7 @@ protected:
         return r;
     }
 
-    static std::string get(const Node& n, const std::string& key) {
-        mccache_value_t* v = nullptr;
-        if (mccache_get(n.cache, key.data(), key.size(), &v) != MCCACHE_OK) return "<miss>";
-        size_t len;
-        const void* d = mccache_value_data(v, &len);
-        std::string out(static_cast<const char*>(d), len);
-        mccache_value_free(v);
-        return out;
-    }
+    static std::string get(const Node& n, const std::string& key) { return support::value_of(n.cache, key); }
 
     // How long ago `key` was written (its version's wall-clock time).
     static int64_t age_ms(const Node& n, const std::string& key) {

@@ -234,18 +234,24 @@ def run_scenario(description, hosts, body, add_args=None, name=None):
     finally:
         net.down()  # kills whatever still runs in the namespaces
 
+    return report(res, logdir, started, args)
+
+
+def report(res, logdir, started, args):
+    """Prints the facts and failures (with each member's last log lines when
+    something failed), removes the logs unless kept, and returns the exit code."""
     phase("summary (%.0f s, seed %d)" % (time.monotonic() - started, args.seed))
     for f in res.facts:
         print("  - " + f)
-    for n in res.failed:
-        print("  FAILED: " + n)
+    for name in res.failed:
+        print("  FAILED: " + name)
     if res.failed or args.keep_logs:
         print("member logs kept in %s" % logdir)
         if res.failed:
-            for n in sorted(os.listdir(logdir)):
-                with open(os.path.join(logdir, n), errors="replace") as f:
+            for name in sorted(os.listdir(logdir)):
+                with open(os.path.join(logdir, name), errors="replace") as f:
                     tail = f.readlines()[-15:]
-                print("--- %s (last lines)\n%s" % (n, "".join(tail)), end="")
+                print("--- %s (last lines)\n%s" % (name, "".join(tail)), end="")
     else:
         shutil.rmtree(logdir, ignore_errors=True)
     print("%d passed, %d failed" % (len(res.passed), len(res.failed)))

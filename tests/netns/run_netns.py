@@ -32,7 +32,6 @@ Prints `N passed, N failed`; exits 1 on any failure.
 import argparse
 import os
 import random
-import shutil
 import signal
 import sys
 import tempfile
@@ -41,7 +40,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from netns_cluster import Node, NodeError, compare_maps, fmt_entry, fnv1a64, wait_converged, wait_until  # noqa: E402
 from netns_env import EnvError, Network, clean_stale, loss_rules, missing_prerequisites, partition_rules  # noqa: E402
-from netns_harness import Results, phase  # noqa: E402
+from netns_harness import Results, phase, report  # noqa: E402
 
 HOSTS = 5
 # A deadline, not a target: the heal's time is printed and benchmarked.
@@ -368,22 +367,7 @@ def main():
                     x.kill9()
         net.down()
 
-    phase("summary (%.0f s, seed %d)" % (time.monotonic() - started, args.seed))
-    for f in res.facts:
-        print("  - " + f)
-    for name in res.failed:
-        print("  FAILED: " + name)
-    if res.failed or args.keep_logs:
-        print("member logs kept in %s" % logdir)
-        if res.failed:
-            for name in sorted(os.listdir(logdir)):
-                with open(os.path.join(logdir, name), errors="replace") as f:
-                    tail = f.readlines()[-15:]
-                print("--- %s (last lines)\n%s" % (name, "".join(tail)), end="")
-    else:
-        shutil.rmtree(logdir, ignore_errors=True)
-    print("%d passed, %d failed" % (len(res.passed), len(res.failed)))
-    return 1 if res.failed else 0
+    return report(res, logdir, started, args)
 
 
 if __name__ == "__main__":
