@@ -10,8 +10,8 @@
 // and QUIC address validation do, the node sends an address it has not
 // validated at most three times the bytes it received from it, so a spoofed
 // source cannot turn it into an amplifier; and unvalidated senders wait in a
-// small table that evicts at random, so a flood of new ids cannot lock a real
-// member out. Loop thread only.
+// small table that evicts from the address holding the most entries, so a
+// flood of new ids cannot lock a real member out. Loop thread only.
 #pragma once
 
 #include <cstdint>
@@ -82,6 +82,7 @@ private:
     // Charges `bytes` to `to`'s budget; false (counted) if it would exceed it.
     bool spend(const transport::Address& to, size_t bytes);
     Pending* find(uint64_t id, uint64_t incarnation, const transport::Address& addr);
+    void evict_one();  // the table is full
     static std::string key_of(const transport::Address& a);
 
     Host& host_;
@@ -91,7 +92,7 @@ private:
     uint64_t incarnation_ = 0, started_ms_ = 0;
     std::vector<Pending> pending_;
     std::unordered_map<std::string, Budget> budgets_;  // by address
-    std::mt19937_64 rng_;  // which pending entry to evict (not secret)
+    std::mt19937_64 rng_;  // which of the heaviest address's entries to evict (not secret)
 };
 
 }  // namespace mccache::cluster
