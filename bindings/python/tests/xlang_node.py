@@ -66,6 +66,18 @@ class State:
                                for name, p in self.prefixes.items()}, separators=(",", ":"))
 
 
+def record_own_version(st: State, cache: mccache.Cache, key: str, slot: dict, idx: int) -> None:
+    """Our own write's version, recorded at the write. The change events that also
+    record it reach this Python thread later, and a probe may come first. If another
+    member's newer write landed in between, ours is not the final one and need not
+    be known."""
+    md = cache.metadata[key]
+    if md["version_node"] == st.self_id:
+        with st.lock:
+            if slot.get(idx, (0, 0)) < (md["version_hlc"], md["version_node"]):
+                slot[idx] = (md["version_hlc"], md["version_node"])
+
+
 def write_phase(st: State, cache: mccache.Cache, phase: int) -> str:
     """The write phases; tests/xlang/README.md defines them for every language."""
     ops = errors = 0
@@ -80,6 +92,7 @@ def write_phase(st: State, cache: mccache.Cache, phase: int) -> str:
             if phase == 1 or i % 5 == 1:
                 cache.set(key, value, ttl=float("inf"))
                 ops += 1
+                record_own_version(st, cache, key, st.mine_own, i)
             elif i % 5 == 0:
                 del cache[key]
                 ops += 1
@@ -95,6 +108,7 @@ def write_phase(st: State, cache: mccache.Cache, phase: int) -> str:
             else:
                 cache.set(key, value, ttl=float("inf"))
                 ops += 1
+                record_own_version(st, cache, key, st.mine_shared, j)
         except (KeyError, mccache.MccacheError) as e:
             print(f"xlang_node(python): {key}: {e!r}", file=sys.stderr)
             errors += 1
